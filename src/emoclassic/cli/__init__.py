@@ -1,0 +1,1 @@
+"""The ``emoclassic`` command line: thin shells over the library functions."""

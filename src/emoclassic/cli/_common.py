@@ -1,0 +1,79 @@
+"""Argument types and output helpers shared by the subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def positive_int(text: str) -> int:
+    """Argparse type: an integer of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def n_jobs(text: str) -> int:
+    """Argparse type: joblib's n_jobs (a non-zero integer, -1 for all cores)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value == 0:
+        raise argparse.ArgumentTypeError("must not be 0 (use -1 for all cores)")
+    return value
+
+
+def threshold(text: str) -> float | str:
+    """Argparse type: ``tuned`` or a probability cut-off in [0, 1]."""
+    if text == "tuned":
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected 'tuned' or a number between 0 and 1, got {text!r}"
+        ) from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value}")
+    return value
+
+
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--data``, ``--text-column`` and ``--label-column``."""
+    parser.add_argument(
+        "--data",
+        default=None,
+        help="dataset: a folder of split files, a single file, a datasets save_to_disk "
+        "folder or hub:OWNER/NAME[:CONFIG] (default: the bundled GoEmotions)",
+    )
+    parser.add_argument("--text-column", default="text", help="text column (default: text)")
+    parser.add_argument(
+        "--label-column",
+        default=None,
+        help="column with a list of label ids or names per row (default: 'labels' if "
+        "present, else one 0/1 column per label)",
+    )
+
+
+def load_data(args: argparse.Namespace):
+    """Load the dataset named by the data arguments."""
+    from emoclassic.datasets import load_dataset
+
+    return load_dataset(
+        args.data,
+        text_column=args.text_column,
+        label_column=args.label_column,
+        seed=getattr(args, "seed", 42),
+    )
+
+
+def print_json(payload) -> None:
+    """Print ``payload`` as indented JSON on stdout."""
+    json.dump(payload, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")

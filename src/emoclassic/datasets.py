@@ -1,0 +1,415 @@
+"""Multi-label emotion datasets: texts, a 0/1 label matrix, label names and splits.
+
+Everything that reads data returns an :class:`EmotionDataset`. The bundled
+GoEmotions copy loads offline by default; the same data loads from the Hugging
+Face Hub for users who are online; and any local multi-label dataset (CSV, TSV,
+JSONL, Parquet or a ``datasets`` ``save_to_disk`` folder) loads through
+:func:`load_dataset`.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from emoclassic._tables import (
+    SPLIT_ALIASES,
+    LabelSource,
+    binarize,
+    find_split_files,
+    frame_to_split_parts,
+    read_label_names_file,
+    read_table,
+    resolve_label_names,
+)
+from emoclassic.errors import DataError, UsageError
+
+__all__ = [
+    "GOEMOTIONS_HUB_ID",
+    "EmotionDataset",
+    "EmotionSplit",
+    "load_dataset",
+    "load_goemotions",
+]
+
+GOEMOTIONS_HUB_ID = "google-research-datasets/go_emotions"
+_BUNDLED = "emoclassic.resources.goemotions"
+_BUNDLED_FILES = {"train": "train.tsv", "validation": "dev.tsv", "test": "test.tsv"}
+
+
+@dataclass(frozen=True)
+class EmotionSplit:
+    """One split of a dataset.
+
+    Parameters
+    ----------
+    texts : list of str
+        The texts, none empty.
+    labels : ndarray of shape (n_texts, n_labels)
+        0/1 label matrix (``uint8``) in the dataset's label order.
+    ids : list of str or None
+        Optional row identifiers (for example GoEmotions comment ids).
+    """
+
+    texts: list[str]
+    labels: np.ndarray
+    ids: list[str] | None = None
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def head(self, n: int) -> EmotionSplit:
+        """Return the first ``n`` rows."""
+        return EmotionSplit(
+            self.texts[:n], self.labels[:n], None if self.ids is None else self.ids[:n]
+        )
+
+    def take(self, rows: np.ndarray) -> EmotionSplit:
+        """Return the rows at the given positions."""
+        ids = None if self.ids is None else [self.ids[i] for i in rows]
+        return EmotionSplit([self.texts[i] for i in rows], self.labels[rows], ids)
+
+
+@dataclass(frozen=True)
+class EmotionDataset:
+    """Texts with multi-hot emotion labels, split into train/validation/test.
+
+    Parameters
+    ----------
+    label_names : tuple of str
+        The fixed, ordered label list; column ``j`` of every label matrix is
+        ``label_names[j]``.
+    splits : dict of str to EmotionSplit
+        Always holds ``"train"`` and ``"validation"``; ``"test"`` when the
+        source has one.
+    source : str
+        Human-readable description of where the data came from.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> split = EmotionSplit(["so happy", "so sad"], np.array([[1, 0], [0, 1]], dtype=np.uint8))
+    >>> ds = EmotionDataset(("joy", "sadness"), {"train": split, "validation": split})
+    >>> ds.label_counts("train").tolist()
+    [1, 1]
+    >>> ds.has_test
+    False
+    """
+
+    label_names: tuple[str, ...]
+    splits: dict[str, EmotionSplit]
+    source: str = "in-memory"
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def train(self) -> EmotionSplit:
+        """The training split."""
+        return self.splits["train"]
+
+    @property
+    def validation(self) -> EmotionSplit:
+        """The validation split (used to tune decision thresholds)."""
+        return self.splits["validation"]
+
+    @property
+    def test(self) -> EmotionSplit:
+        """The test split; raises :class:`DataError` when there is none."""
+        if "test" not in self.splits:
+            raise DataError(f"{self.source}: this dataset has no test split")
+        return self.splits["test"]
+
+    @property
+    def has_test(self) -> bool:
+        """Whether a test split exists."""
+        return "test" in self.splits
+
+    def split(self, name: str) -> EmotionSplit:
+        """Return a split by name; ``dev`` and ``val`` mean ``validation``."""
+        canonical = next((key for key, names in SPLIT_ALIASES.items() if name in names), name)
+        if canonical not in self.splits:
+            raise DataError(
+                f"{self.source}: no split {name!r} (available: {', '.join(self.splits)})"
+            )
+        return self.splits[canonical]
+
+    def label_counts(self, split: str = "train") -> np.ndarray:
+        """Number of rows carrying each label in ``split``."""
+        return self.split(split).labels.sum(axis=0).astype(np.int64)
+
+    def limit_train(self, n: int) -> EmotionDataset:
+        """Keep only the first ``n`` training rows (for quick runs)."""
+        if n < 1:
+            raise UsageError(f"--limit must be a positive number of rows, got {n}")
+        splits = dict(self.splits, train=self.train.head(n))
+        return replace(self, splits=splits)
+
+    def fingerprint(self) -> str:
+        """Short SHA-256 over label names, texts and labels of every split."""
+        digest = hashlib.sha256("\x1e".join(self.label_names).encode())
+        for name in sorted(self.splits):
+            split = self.splits[name]
+            digest.update(name.encode())
+            digest.update("\x1f".join(split.texts).encode())
+            digest.update(np.ascontiguousarray(split.labels, dtype=np.uint8).tobytes())
+        return digest.hexdigest()[:16]
+
+    def summary(self) -> str:
+        """One line: source, label count and split sizes."""
+        sizes = ", ".join(f"{name} {len(split):,}" for name, split in self.splits.items())
+        return f"{self.source}: {len(self.label_names)} labels; {sizes}"
+
+
+def load_goemotions(source: str = "bundled") -> EmotionDataset:
+    """Load the official GoEmotions split (Demszky et al. 2020, CC BY 4.0).
+
+    Parameters
+    ----------
+    source : {"bundled", "hub"}, default="bundled"
+        ``"bundled"`` reads the copy shipped inside the package (offline,
+        verified against its SHA-256 sums). ``"hub"`` downloads the
+        ``simplified`` configuration of ``google-research-datasets/go_emotions``
+        with :func:`datasets.load_dataset`, which needs internet access.
+
+    Returns
+    -------
+    EmotionDataset
+        Train 43,410, validation 5,426 and test 5,427 rows; 28 labels.
+
+    Examples
+    --------
+    >>> ds = load_goemotions()
+    >>> len(ds.train), len(ds.validation), len(ds.test)
+    (43410, 5426, 5427)
+    >>> ds.label_names[:3], ds.label_names[-1]
+    (('admiration', 'amusement', 'anger'), 'neutral')
+    """
+    if source == "bundled":
+        return _load_bundled_goemotions()
+    if source == "hub":
+        return load_dataset(f"hub:{GOEMOTIONS_HUB_ID}:simplified")
+    raise UsageError(f"unknown GoEmotions source {source!r}; use 'bundled' or 'hub'")
+
+
+def _load_bundled_goemotions() -> EmotionDataset:
+    package = resources.files(_BUNDLED)
+    checksums = dict(
+        reversed(line.split(maxsplit=1))
+        for line in package.joinpath("SHA256SUMS").read_text().splitlines()
+        if line
+    )
+    names_bytes = package.joinpath("emotions.txt").read_bytes()
+    _verify(names_bytes, checksums["emotions.txt"], "emotions.txt")
+    label_names = tuple(names_bytes.decode().split())
+    splits = {}
+    for split_name, file_name in _BUNDLED_FILES.items():
+        payload = gzip.decompress(package.joinpath(f"{file_name}.gz").read_bytes())
+        _verify(payload, checksums[file_name], file_name)
+        frame = read_table(io.BytesIO(payload), suffix=".tsv", where=f"goemotions/{file_name}")
+        parts = frame_to_split_parts(frame, where=f"goemotions/{file_name}")
+        splits[split_name] = parts
+    return _assemble(splits, label_names=label_names, source="GoEmotions (bundled)")
+
+
+def _verify(payload: bytes, expected: str, name: str) -> None:
+    if hashlib.sha256(payload).hexdigest() != expected:
+        raise DataError(f"bundled GoEmotions file {name} is corrupt (SHA-256 mismatch)")
+
+
+def load_dataset(
+    data: str | Path | None = None,
+    *,
+    text_column: str = "text",
+    label_column: str | None = None,
+    label_names: Sequence[str] | None = None,
+    validation_fraction: float = 0.1,
+    seed: int = 42,
+) -> EmotionDataset:
+    """Load a multi-label dataset from the bundled copy, the Hub or local files.
+
+    Parameters
+    ----------
+    data : str, Path or None
+        ``None`` or ``"goemotions"``: the bundled GoEmotions copy.
+        ``"hub:OWNER/NAME[:CONFIG]"``: a Hugging Face Hub dataset (online only).
+        A folder written by :meth:`datasets.DatasetDict.save_to_disk`; a folder
+        of split files (``train``, ``validation``/``dev``/``val``, ``test`` with
+        suffix ``.csv``, ``.tsv``, ``.jsonl``, ``.json`` or ``.parquet``); or a
+        single such file, used as the training split.
+    text_column : str, default="text"
+        Column holding the texts.
+    label_column : str or None
+        Column holding a list of label ids or names per row. When ``None``,
+        a column named ``labels``, ``label`` or ``emotions`` is used if
+        present; otherwise every remaining 0/1 column is one label (the
+        SemEval-2025 Task 11 layout ``id,text,anger,fear,...``).
+    label_names : sequence of str or None
+        The ordered label list. Defaults to the ``ClassLabel`` names of a
+        ``datasets`` folder, a ``labels.txt``/``emotions.txt`` file beside the
+        split files, the 0/1 column names, or the sorted label names seen in
+        train.
+    validation_fraction : float, default=0.1
+        Share of train held out as validation when the source has none. The
+        hold-out is seeded and stratified on each row's rarest label.
+    seed : int, default=42
+        Seed of that hold-out.
+
+    Returns
+    -------
+    EmotionDataset
+
+    Raises
+    ------
+    DataError
+        With a one-line message for a missing or empty file, a missing text
+        column, missing or empty texts (rows are rejected, never silently
+        dropped), a label id out of range or an unknown label name.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "train.csv").write_text(
+    ...     "id,text,anger,joy\\n1,grr,1,0\\n2,yay,0,1\\n3,meh,0,0\\n4,yes!,0,1\\n"
+    ... )
+    >>> ds = load_dataset(folder, validation_fraction=0.25)
+    >>> ds.label_names, len(ds.train), len(ds.validation)
+    (('anger', 'joy'), 3, 1)
+    """
+    if data is None or str(data) == "goemotions":
+        return load_goemotions()
+    if isinstance(data, str) and data.startswith("hub:"):
+        return _load_hub(data[4:], text_column, label_column, label_names, validation_fraction, seed)
+    path = Path(data)
+    if not path.exists():
+        raise DataError(f"{path}: no such file or directory")
+    if path.is_dir() and (
+        (path / "dataset_dict.json").exists() or (path / "dataset_info.json").exists()
+    ):
+        from emoclassic._hf import dataset_dict_from_disk
+
+        frames, hf_names = dataset_dict_from_disk(path)
+        names = label_names or hf_names
+        where = str(path)
+    elif path.is_dir():
+        files = find_split_files(path)
+        frames = {split: read_table(file, where=str(file)) for split, file in files.items()}
+        names = label_names or read_label_names_file(path)
+        where = str(path)
+    else:
+        frames = {"train": read_table(path, where=str(path))}
+        names = label_names
+        where = str(path)
+    parts = {
+        split: frame_to_split_parts(
+            frame, text_column=text_column, label_column=label_column, where=f"{where}[{split}]"
+        )
+        for split, frame in frames.items()
+    }
+    return _assemble(
+        parts,
+        label_names=names,
+        source=where,
+        validation_fraction=validation_fraction,
+        seed=seed,
+    )
+
+
+def _load_hub(
+    spec: str,
+    text_column: str,
+    label_column: str | None,
+    label_names: Sequence[str] | None,
+    validation_fraction: float,
+    seed: int,
+) -> EmotionDataset:
+    from emoclassic._hf import dataset_dict_from_hub
+
+    frames, hf_names = dataset_dict_from_hub(spec)
+    parts = {
+        split: frame_to_split_parts(
+            frame, text_column=text_column, label_column=label_column, where=f"{spec}[{split}]"
+        )
+        for split, frame in frames.items()
+    }
+    return _assemble(
+        parts,
+        label_names=label_names or hf_names,
+        source=f"hub:{spec}",
+        validation_fraction=validation_fraction,
+        seed=seed,
+    )
+
+
+def _assemble(
+    parts: dict[str, tuple[list[str], LabelSource, list[str] | None]],
+    *,
+    label_names: Sequence[str] | None,
+    source: str,
+    validation_fraction: float = 0.1,
+    seed: int = 42,
+) -> EmotionDataset:
+    if "train" not in parts:
+        raise DataError(f"{source}: no train split (found: {', '.join(parts) or 'none'})")
+    names = resolve_label_names(
+        {split: labels for split, (_, labels, _) in parts.items()}, label_names, where=source
+    )
+    splits = {
+        split: EmotionSplit(texts, binarize(labels, names, where=f"{source}[{split}]"), ids)
+        for split, (texts, labels, ids) in parts.items()
+    }
+    notes: tuple[str, ...] = ()
+    if "validation" not in splits:
+        train, validation = hold_out(splits["train"], validation_fraction, seed)
+        splits["train"], splits["validation"] = train, validation
+        notes = (
+            f"no validation split: held out {len(validation):,} training rows "
+            f"(fraction {validation_fraction}, seed {seed})",
+        )
+    ordered = {name: splits[name] for name in ("train", "validation", "test") if name in splits}
+    return EmotionDataset(tuple(names), ordered, source=source, notes=notes)
+
+
+def hold_out(split: EmotionSplit, fraction: float, seed: int) -> tuple[EmotionSplit, EmotionSplit]:
+    """Cut a seeded validation set from ``split``, stratified as far as possible.
+
+    Each row is stratified on its rarest label (rows without labels form their
+    own group); groups too small to split are pooled.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> labels = np.array([[1, 0]] * 8 + [[0, 1]] * 4, dtype=np.uint8)
+    >>> split = EmotionSplit([f"t{i}" for i in range(12)], labels)
+    >>> train, val = hold_out(split, 0.25, seed=0)
+    >>> len(train), len(val), val.labels.sum(axis=0).tolist()
+    (9, 3, [2, 1])
+    """
+    from sklearn.model_selection import train_test_split
+
+    if not 0.0 < fraction < 1.0:
+        raise UsageError(f"validation fraction must be between 0 and 1, got {fraction}")
+    n = len(split)
+    if n < 2:
+        raise DataError("need at least 2 training rows to hold out a validation split")
+    counts = split.labels.sum(axis=0)
+    # Rarest label of each row; -1 for rows with no label at all.
+    masked = np.where(split.labels > 0, counts[None, :], np.iinfo(np.int64).max)
+    strata = np.where(split.labels.any(axis=1), masked.argmin(axis=1), -1)
+    values, group_sizes = np.unique(strata, return_counts=True)
+    small = values[group_sizes < 2]
+    strata = np.where(np.isin(strata, small), -2, strata)
+    rows = np.arange(n)
+    try:
+        train_rows, val_rows = train_test_split(
+            rows, test_size=fraction, random_state=seed, stratify=strata
+        )
+    except ValueError:
+        train_rows, val_rows = train_test_split(rows, test_size=fraction, random_state=seed)
+    return split.take(np.sort(train_rows)), split.take(np.sort(val_rows))

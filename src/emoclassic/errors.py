@@ -1,0 +1,73 @@
+"""Exceptions that carry a message meant for the user.
+
+The command line prints these as one line on stderr and exits non-zero; any
+other exception is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class EmoclassicError(Exception):
+    """Base class for errors caused by the user's input, not by a bug."""
+
+    exit_code = 1
+
+
+class DataError(EmoclassicError):
+    """A dataset could not be read or does not have the expected shape.
+
+    Examples
+    --------
+    >>> raise DataError("train.csv: no 'text' column")
+    Traceback (most recent call last):
+    ...
+    emoclassic.errors.DataError: train.csv: no 'text' column
+    """
+
+
+class ModelError(EmoclassicError):
+    """A saved model is missing, corrupt, untrusted or from an incompatible version."""
+
+
+class UsageError(EmoclassicError):
+    """An argument has an invalid value (exit code 2, like argparse)."""
+
+    exit_code = 2
+
+
+class MissingDependencyError(EmoclassicError):
+    """An optional extra is needed for this feature and is not installed."""
+
+
+def require(module: str, extra: str):
+    """Import an optional dependency or raise a one-line install hint.
+
+    Parameters
+    ----------
+    module : str
+        Importable module name, for example ``"transformers"``.
+    extra : str
+        The emoclassic extra that provides it, for example ``"transformer"``.
+
+    Returns
+    -------
+    module
+        The imported module.
+
+    Examples
+    --------
+    >>> require("json", "core").__name__
+    'json'
+    >>> require("not_a_real_module_xyz", "plots")
+    Traceback (most recent call last):
+    ...
+    emoclassic.errors.MissingDependencyError: this feature needs 'not_a_real_module_xyz': pip install 'emoclassic[plots]'
+    """  # noqa: E501
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingDependencyError(
+            f"this feature needs {module!r}: pip install 'emoclassic[{extra}]'"
+        ) from exc

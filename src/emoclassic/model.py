@@ -1,0 +1,144 @@
+"""A fitted emotion model: scores, decision thresholds and label names together.
+
+:class:`EmotionModel` is the one interface that ``evaluate``, ``predict`` and
+every later consumer use, whatever produced the scores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from emoclassic.thresholds import positive_scores
+
+__all__ = ["EmotionModel", "SklearnEmotionModel"]
+
+
+class EmotionModel:
+    """Base class: label names, per-label thresholds and a scoring function.
+
+    Subclasses implement :meth:`predict_proba`.
+
+    Parameters
+    ----------
+    label_names : sequence of str
+        Ordered label list; column ``j`` of every score matrix is ``label_names[j]``.
+    thresholds : array-like of shape (n_labels,)
+        Default per-label decision thresholds (tuned on validation data).
+    metadata : dict, optional
+        The model's sidecar (recipe, parameters, metrics, versions, ...).
+    """
+
+    kind = "base"
+
+    def __init__(
+        self,
+        label_names: Sequence[str],
+        thresholds: Iterable[float],
+        metadata: dict | None = None,
+    ):
+        self.label_names = tuple(label_names)
+        self.thresholds = np.asarray(list(thresholds), dtype=np.float64)
+        if self.thresholds.shape != (len(self.label_names),):
+            raise ValueError("one threshold per label is required")
+        self.metadata = dict(metadata or {})
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Return an ``(n_texts, n_labels)`` array of scores in [0, 1]."""
+        raise NotImplementedError
+
+    def resolve_thresholds(self, threshold: float | str | None = None) -> np.ndarray:
+        """Turn a decision rule into one threshold per label.
+
+        ``None`` or ``"tuned"`` gives the stored per-label thresholds; a number
+        applies that cut-off to every label.
+
+        Examples
+        --------
+        >>> model = EmotionModel(["joy", "anger"], [0.3, 0.6])
+        >>> model.resolve_thresholds().tolist(), model.resolve_thresholds(0.2).tolist()
+        ([0.3, 0.6], [0.2, 0.2])
+        """
+        if threshold is None or threshold == "tuned":
+            return self.thresholds
+        return np.full(len(self.label_names), float(threshold))
+
+    def predict(self, texts: Sequence[str], threshold: float | str | None = None) -> np.ndarray:
+        """Return the 0/1 label matrix under a decision rule (default: tuned)."""
+        scores = self.predict_proba(texts)
+        return (scores >= self.resolve_thresholds(threshold)).astype(np.int8)
+
+    def predict_emotions(
+        self,
+        texts: Sequence[str],
+        threshold: float | str | None = None,
+        top_k: int | None = None,
+    ) -> list[list[tuple[str, float]]]:
+        """Return, per text, the emotions above the threshold, highest score first.
+
+        Parameters
+        ----------
+        texts : sequence of str
+            Texts to classify.
+        threshold : float, "tuned" or None
+            ``None``/``"tuned"``: the stored per-label thresholds. A number:
+            the same cut-off for every label (``0.0`` lists every label).
+        top_k : int, optional
+            Keep at most this many emotions per text.
+
+        Returns
+        -------
+        list of list of (str, float)
+            ``(label, score)`` pairs sorted by descending score.
+        """
+        scores = self.predict_proba(texts)
+        cutoffs = self.resolve_thresholds(threshold)
+        results = []
+        for row in scores:
+            order = np.argsort(-row, kind="stable")
+            kept = [(self.label_names[j], float(row[j])) for j in order if row[j] >= cutoffs[j]]
+            results.append(kept[:top_k] if top_k is not None else kept)
+        return results
+
+
+class SklearnEmotionModel(EmotionModel):
+    """An emotion model backed by a fitted scikit-learn estimator on raw texts.
+
+    Parameters
+    ----------
+    estimator : estimator object
+        Fitted; ``predict_proba(list_of_texts)`` returns one column per label
+        (for example a :class:`~emoclassic.thresholds.PerLabelThresholdClassifier`
+        around a text Pipeline).
+    label_names, thresholds, metadata
+        See :class:`EmotionModel`. ``thresholds`` defaults to the estimator's
+        ``thresholds_``.
+
+    Examples
+    --------
+    >>> from emoclassic.pipelines import make_lr_pipeline
+    >>> texts = ["so happy", "so sad", "happy day", "sad day"]
+    >>> pipe = make_lr_pipeline().fit(texts, [[1, 0], [0, 1], [1, 0], [0, 1]])
+    >>> model = SklearnEmotionModel(pipe, ["joy", "sadness"], thresholds=[0.5, 0.5])
+    >>> [label for label, _ in model.predict_emotions(["happy"])[0]]
+    ['joy']
+    """
+
+    kind = "sklearn"
+
+    def __init__(
+        self,
+        estimator,
+        label_names: Sequence[str],
+        thresholds: Iterable[float] | None = None,
+        metadata: dict | None = None,
+    ):
+        self.estimator = estimator
+        if thresholds is None:
+            thresholds = estimator.thresholds_
+        super().__init__(label_names, thresholds, metadata)
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Return an ``(n_texts, n_labels)`` array of probabilities."""
+        return positive_scores(self.estimator.predict_proba(list(texts)))

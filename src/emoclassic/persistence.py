@@ -1,0 +1,191 @@
+"""Saving and loading models: a joblib file plus a JSON sidecar.
+
+The joblib file holds a small dict (format marker, label list, thresholds,
+library versions, metadata and the estimator), so it describes itself; the
+sidecar ``<name>.json`` repeats the metadata for people and tools. Both are
+written atomically.
+
+Loading a joblib file runs pickle, which can execute code: only load models
+you trust.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from emoclassic.atomic import atomic_path, atomic_write_text
+from emoclassic.errors import ModelError
+from emoclassic.model import EmotionModel, SklearnEmotionModel
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "library_versions", "load_model", "save_model"]
+
+FORMAT = "emoclassic-model"
+FORMAT_VERSION = 1
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries a saved model depends on."""
+    import joblib
+    import sklearn
+
+    from emoclassic import __version__
+
+    return {
+        "emoclassic": __version__,
+        "scikit-learn": sklearn.__version__,
+        "numpy": np.__version__,
+        "joblib": joblib.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def sidecar_path(path: str | Path) -> Path:
+    """``models/lr.joblib`` -> ``models/lr.json``."""
+    return Path(path).with_suffix(".json")
+
+
+def save_model(model: SklearnEmotionModel, path: str | Path) -> Path:
+    """Write ``model`` to ``path`` (joblib) and its sidecar, atomically.
+
+    Parameters
+    ----------
+    model : SklearnEmotionModel
+        The fitted model.
+    path : str or Path
+        Target file, conventionally ``models/NAME.joblib``.
+
+    Returns
+    -------
+    Path
+        The sidecar path.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from emoclassic.pipelines import make_nb_pipeline
+    >>> pipe = make_nb_pipeline().fit(["good day", "bad day"], [[1, 0], [0, 1]])
+    >>> model = SklearnEmotionModel(pipe, ["joy", "anger"], [0.5, 0.5])
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "nb.joblib"
+    >>> save_model(model, target).name
+    'nb.json'
+    >>> load_model(target).label_names
+    ('joy', 'anger')
+    """
+    import joblib
+
+    path = Path(path)
+    versions = library_versions()
+    payload = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "kind": model.kind,
+        "label_names": list(model.label_names),
+        "thresholds": model.thresholds.tolist(),
+        "versions": versions,
+        "metadata": model.metadata,
+        "estimator": model.estimator,
+    }
+    with atomic_path(path) as tmp:
+        joblib.dump(payload, tmp, compress=3)
+    sidecar = sidecar_path(path)
+    atomic_write_text(sidecar, json.dumps(sidecar_dict(model, versions), indent=2) + "\n")
+    return sidecar
+
+
+def sidecar_dict(model: EmotionModel, versions: dict[str, str]) -> dict:
+    """The JSON sidecar: label list, thresholds, versions and metadata."""
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "kind": model.kind,
+        "label_names": list(model.label_names),
+        "thresholds": [round(float(t), 6) for t in model.thresholds],
+        "versions": versions,
+        **model.metadata,
+    }
+
+
+def load_model(path: str | Path, *, allow_version_mismatch: bool = False) -> EmotionModel:
+    """Open a saved model.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.joblib`` model file (or its ``.json`` sidecar).
+    allow_version_mismatch : bool, default=False
+        Load a model saved under another scikit-learn minor version anyway.
+        Predictions may then differ or fail.
+
+    Returns
+    -------
+    EmotionModel
+        With ``predict_proba``, ``predict`` and ``predict_emotions``.
+
+    Raises
+    ------
+    ModelError
+        One-line message when the file is missing, corrupt, not an emoclassic
+        model, has no label list, or comes from an incompatible version.
+    """
+    path = Path(path)
+    if path.suffix == ".json" and path.with_suffix(".joblib").exists():
+        path = path.with_suffix(".joblib")
+    if not path.exists():
+        raise ModelError(f"{path}: no such model file")
+    if path.is_dir():
+        raise ModelError(f"{path}: is a folder, not an emoclassic model file")
+    payload = _read_payload(path)
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ModelError(f"{path}: not an emoclassic model file")
+    if payload.get("format_version", 0) > FORMAT_VERSION:
+        raise ModelError(
+            f"{path}: written by a newer emoclassic (format {payload['format_version']}); upgrade"
+        )
+    label_names = payload.get("label_names")
+    if not label_names:
+        raise ModelError(f"{path}: the model has no label list")
+    _check_versions(path, payload.get("versions", {}), allow_version_mismatch)
+    estimator = payload.get("estimator")
+    if estimator is None or not hasattr(estimator, "predict_proba"):
+        raise ModelError(f"{path}: the model holds no usable estimator")
+    return SklearnEmotionModel(
+        estimator, label_names, payload.get("thresholds"), payload.get("metadata")
+    )
+
+
+def _read_payload(path: Path):
+    import joblib
+    from sklearn.exceptions import InconsistentVersionWarning
+
+    try:
+        with warnings.catch_warnings():
+            # Version differences are checked explicitly from the payload.
+            warnings.simplefilter("ignore", InconsistentVersionWarning)
+            return joblib.load(path)
+    except Exception as exc:  # unpickling a damaged file raises many types
+        raise ModelError(
+            f"{path}: cannot be read as an emoclassic model (corrupt or truncated: "
+            f"{type(exc).__name__})"
+        ) from None
+
+
+def _check_versions(path: Path, saved: dict[str, str], allow_mismatch: bool) -> None:
+    import sklearn
+
+    recorded = saved.get("scikit-learn")
+    if recorded is None:
+        raise ModelError(f"{path}: the model does not record its scikit-learn version")
+    if _minor(recorded) != _minor(sklearn.__version__) and not allow_mismatch:
+        raise ModelError(
+            f"{path}: saved with scikit-learn {recorded}, but {sklearn.__version__} is installed; "
+            "refit it, or load with --allow-version-mismatch"
+        )
+
+
+def _minor(version: str) -> tuple[str, ...]:
+    return tuple(version.split(".")[:2])
