@@ -26,12 +26,16 @@ TARGET = Path(__file__).resolve().parents[1] / "src" / "emoclassic" / "resources
 def read_checksums(source: Path) -> dict[str, str]:
     """Return ``{file name: sha256}`` from ``source/SHA256SUMS``."""
     lines = (source / "SHA256SUMS").read_text().splitlines()
-    return {name.strip(): digest for digest, name in (line.split(maxsplit=1) for line in lines if line)}
+    return {
+        name.strip(): digest for digest, name in (line.split(maxsplit=1) for line in lines if line)
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("source", type=Path, help="folder holding train/dev/test.tsv and SHA256SUMS")
+    parser.add_argument(
+        "source", type=Path, help="folder holding train/dev/test.tsv and SHA256SUMS"
+    )
     args = parser.parse_args(argv)
     checksums = read_checksums(args.source)
     for name in (*SPLIT_FILES, "emotions.txt"):
@@ -42,9 +46,10 @@ def main(argv: list[str] | None = None) -> int:
     TARGET.mkdir(parents=True, exist_ok=True)
     for name in SPLIT_FILES:
         payload = (args.source / name).read_bytes()
-        with open(TARGET / f"{name}.gz", "wb") as raw, gzip.GzipFile(
-            filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=9
-        ) as gz:
+        with (
+            open(TARGET / f"{name}.gz", "wb") as raw,
+            gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=9) as gz,
+        ):
             gz.write(payload)
     for name in ("emotions.txt", "SHA256SUMS", "README.md"):
         shutil.copyfile(args.source / name, TARGET / name)

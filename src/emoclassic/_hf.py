@@ -38,7 +38,9 @@ def dataset_dict_from_hub(spec: str) -> tuple[dict[str, pd.DataFrame], list[str]
         loaded = datasets.load_dataset(repo, config or None)
     except Exception as exc:  # network and hub errors come in many types
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataError(f"hub:{spec}: cannot be loaded from the Hugging Face Hub: {reason}") from None
+        raise DataError(
+            f"hub:{spec}: cannot be loaded from the Hugging Face Hub: {reason}"
+        ) from None
     return _to_frames(loaded)
 
 

@@ -189,7 +189,7 @@ def _zero_one_matrix(block: pd.DataFrame, where: str) -> np.ndarray:
         row, col = np.argwhere(bad)[0]
         raise DataError(
             f"{where}: label column {block.columns[col]!r} must hold 0 or 1, "
-            f"got {block.iat[row, col]!r} at data row {row + 1}"
+            f"got {str(block.iat[row, col])!r} at data row {row + 1}"
         )
     return values.astype(np.uint8)
 
@@ -209,7 +209,9 @@ def _parse_label_cell(cell: object, where: str, row: int) -> list[int | str]:
             try:
                 items = json.loads(text)
             except json.JSONDecodeError:
-                raise DataError(f"{where}: malformed label list {text!r} at data row {row}") from None
+                raise DataError(
+                    f"{where}: malformed label list {text!r} at data row {row}"
+                ) from None
         else:
             items = [part.strip() for part in text.split(",") if part.strip()]
     return [_label_item(item) for item in items]
@@ -243,8 +245,16 @@ def resolve_label_names(
         return list(train.columns)
     items = [item for labels in train.lists or [] for item in labels]
     if all(isinstance(item, int) for item in items):
-        top = max((item for s in sources.values() for labels in s.lists or [] for item in labels
-                   if isinstance(item, int)), default=-1)
+        top = max(
+            (
+                item
+                for s in sources.values()
+                for labels in s.lists or []
+                for item in labels
+                if isinstance(item, int)
+            ),
+            default=-1,
+        )
         return [str(i) for i in range(top + 1)]
     if any(isinstance(item, int) for item in items):
         raise DataError(f"{where}: the label column mixes label ids and label names")

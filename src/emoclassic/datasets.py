@@ -140,7 +140,7 @@ class EmotionDataset:
         return self.splits[canonical]
 
     def label_counts(self, split: str = "train") -> np.ndarray:
-        """Number of rows carrying each label in ``split``."""
+        """Count the rows carrying each label in ``split``."""
         return self.split(split).labels.sum(axis=0).astype(np.int64)
 
     def limit_train(self, n: int) -> EmotionDataset:
@@ -231,7 +231,7 @@ def load_dataset(
     validation_fraction: float = 0.1,
     seed: int = 42,
 ) -> EmotionDataset:
-    """Load a multi-label dataset from the bundled copy, the Hub or local files.
+    r"""Load a multi-label dataset from the bundled copy, the Hub or local files.
 
     Parameters
     ----------
@@ -276,7 +276,7 @@ def load_dataset(
     >>> import tempfile, pathlib
     >>> folder = pathlib.Path(tempfile.mkdtemp())
     >>> _ = (folder / "train.csv").write_text(
-    ...     "id,text,anger,joy\\n1,grr,1,0\\n2,yay,0,1\\n3,meh,0,0\\n4,yes!,0,1\\n"
+    ...     "id,text,anger,joy\n1,grr,1,0\n2,yay,0,1\n3,meh,0,0\n4,yes!,0,1\n"
     ... )
     >>> ds = load_dataset(folder, validation_fraction=0.25)
     >>> ds.label_names, len(ds.train), len(ds.validation)
@@ -285,7 +285,9 @@ def load_dataset(
     if data is None or str(data) == "goemotions":
         return load_goemotions()
     if isinstance(data, str) and data.startswith("hub:"):
-        return _load_hub(data[4:], text_column, label_column, label_names, validation_fraction, seed)
+        return _load_hub(
+            data[4:], text_column, label_column, label_names, validation_fraction, seed
+        )
     path = Path(data)
     if not path.exists():
         raise DataError(f"{path}: no such file or directory")

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.metrics import precision_recall_fscore_support, roc_auc_score
+from sklearn.metrics import roc_auc_score
 
 __all__ = ["EvaluationReport", "evaluate_scores", "format_overview"]
 
@@ -66,7 +66,9 @@ class EvaluationReport:
         lines += [f"  {key:<16} {self.overall[key]:.4f}" for key in OVERALL_KEYS]
         width = max(len(row["label"]) for row in self.per_label)
         lines.append("")
-        lines.append(f"  {'emotion':<{width}}  {'P':>6} {'R':>6} {'F1':>6} {'AUC':>6} {'support':>8}")
+        lines.append(
+            f"  {'emotion':<{width}}  {'P':>6} {'R':>6} {'F1':>6} {'AUC':>6} {'support':>8}"
+        )
         for row in self.per_label:
             auc = "   n/a" if row["roc_auc"] is None else f"{row['roc_auc']:6.3f}"
             lines.append(
@@ -120,22 +122,24 @@ def evaluate_scores(
     overall: dict[str, float] = {
         "subset_accuracy": float(np.mean(np.all(y_pred == y_true, axis=1))),
     }
-    for average in ("micro", "macro"):
-        precision, recall, f1, _ = precision_recall_fscore_support(
-            y_true, y_pred, average=average, zero_division=0
-        )
-        overall[f"{average}_precision"] = float(precision)
-        overall[f"{average}_recall"] = float(recall)
-        overall[f"{average}_f1"] = float(f1)
+    true_pos = (y_pred & y_true).sum(axis=0).astype(np.float64)
+    predicted, support = y_pred.sum(axis=0), y_true.sum(axis=0)
+    precision, recall, f1 = _prf(true_pos, predicted, support)
+    micro_p, micro_r, micro_f1 = _prf(true_pos.sum(), predicted.sum(), support.sum())
+    overall.update(
+        micro_precision=float(micro_p),
+        micro_recall=float(micro_r),
+        micro_f1=float(micro_f1),
+        macro_precision=float(precision.mean()),
+        macro_recall=float(recall.mean()),
+        macro_f1=float(f1.mean()),
+    )
     per_auc = [_roc_auc(y_true[:, j], scores[:, j]) for j in range(scores.shape[1])]
     defined = [auc for auc in per_auc if auc is not None]
     overall["macro_roc_auc"] = float(np.mean(defined)) if defined else float("nan")
     micro_defined = 0 < y_true.sum() < y_true.size
     overall["micro_roc_auc"] = (
         float(roc_auc_score(y_true.ravel(), scores.ravel())) if micro_defined else float("nan")
-    )
-    precision, recall, f1, support = precision_recall_fscore_support(
-        y_true, y_pred, average=None, zero_division=0
     )
     per_label = [
         {
@@ -151,6 +155,19 @@ def evaluate_scores(
     if rule is None:
         rule = f"{float(thresholds):g}" if np.ndim(thresholds) == 0 else "per-label"
     return EvaluationReport(rule, overall, per_label, int(y_true.shape[0]))
+
+
+def _prf(true_pos, predicted, support):
+    """Compute precision, recall and F1 from counts, 0 where undefined.
+
+    This matches scikit-learn's ``zero_division=0``.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(predicted > 0, true_pos / np.maximum(predicted, 1), 0.0)
+        recall = np.where(support > 0, true_pos / np.maximum(support, 1), 0.0)
+        total = predicted + support
+        f1 = np.where(total > 0, 2 * true_pos / np.maximum(total, 1), 0.0)
+    return precision, recall, f1
 
 
 def _roc_auc(y: np.ndarray, s: np.ndarray) -> float | None:

@@ -98,7 +98,7 @@ def save_model(model: SklearnEmotionModel, path: str | Path) -> Path:
 
 
 def sidecar_dict(model: EmotionModel, versions: dict[str, str]) -> dict:
-    """The JSON sidecar: label list, thresholds, versions and metadata."""
+    """Build the JSON sidecar: label list, thresholds, versions and metadata."""
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,

@@ -16,7 +16,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, _fi
 from sklearn.model_selection import check_cv, cross_val_predict
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 __all__ = ["PerLabelThresholdClassifier", "positive_scores", "tune_thresholds"]
 
@@ -51,7 +51,7 @@ def tune_thresholds(
     >>> s = np.array([[0.9, 0.2], [0.4, 0.1], [0.3, 0.6], [0.1, 0.7]])
     >>> thresholds, f1 = tune_thresholds(y, s)
     >>> thresholds.round(3).tolist(), f1.round(3).tolist()
-    [[0.35, 0.4], [1.0, 0.667]]
+    ([0.35, 0.4], [1.0, 0.667])
     """
     y_true = np.asarray(y_true)
     scores = np.asarray(scores, dtype=np.float64)
@@ -191,13 +191,16 @@ class PerLabelThresholdClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstim
         self : PerLabelThresholdClassifier
             The fitted meta-estimator.
         """
-        target_type = type_of_target(y, input_name="y")
+        target_type = type_of_target(y, input_name="y", raise_unknown=True)
         if target_type not in ("binary", "multilabel-indicator"):
             raise ValueError(
-                f"{type(self).__name__} supports binary and multi-label targets, "
-                f"got a {target_type!r} target"
+                "Only binary classification is supported. "
+                f"{type(self).__name__} also takes multi-label indicator targets, "
+                f"but got a {target_type!r} target."
             )
         y = np.asarray(y)
+        if target_type == "binary" and y.ndim == 2:
+            y = column_or_1d(y, warn=True)
         if self.cv == "prefit":
             check_is_fitted(self.estimator)
             self.estimator_ = self.estimator
@@ -265,6 +268,8 @@ class PerLabelThresholdClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstim
         proba = self.estimator_.predict_proba(X)
         if self._binary:
             positive = np.asarray(proba)[:, -1] >= self.thresholds_[0]
+            if len(self.classes_) == 1:  # fitted on a single class: always predict it
+                return np.repeat(self.classes_, len(positive))
             return self.classes_[positive.astype(int)]
         return (positive_scores(proba) >= self.thresholds_).astype(int)
 

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.model_selection import GridSearchCV, KFold, ParameterGrid
 
-from emoclassic.compact import strip_predict_unused_state
 from emoclassic.datasets import EmotionDataset
 from emoclassic.errors import UsageError
 from emoclassic.model import SklearnEmotionModel
@@ -77,34 +76,33 @@ def fit_model(
 
     Parameters
     ----------
-    recipe : str or Recipe
-        Recipe name (``"lr"``, ``"nb"``, ...) or object.
-    dataset : EmotionDataset
-        Train and validation splits are used; test is never touched.
-    settings : FitSettings, optional
-        Search settings.
+        recipe : str or Recipe
+            Recipe name (``"lr"``, ``"nb"``, ...) or object.
+        dataset : EmotionDataset
+            Train and validation splits are used; test is never touched.
+        settings : FitSettings, optional
+            Search settings.
 
     Returns
     -------
-    SklearnEmotionModel
-        Wrapping a :class:`~emoclassic.thresholds.PerLabelThresholdClassifier`
-        whose thresholds come from the validation split. ``metadata`` holds the
-        recipe, best parameters, a CV summary, timings and the data fingerprint.
+        SklearnEmotionModel
+            Wrapping a :class:`~emoclassic.thresholds.PerLabelThresholdClassifier`
+            whose thresholds come from the validation split. ``metadata`` holds the
+            recipe, best parameters, a CV summary, timings and the data fingerprint.
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from emoclassic.compact import strip_predict_unused_state
-from emoclassic.datasets import EmotionDataset, EmotionSplit
-    >>> texts = ["happy day", "sad day", "happy joy", "sad tears"] * 6
-    >>> labels = np.array([[1, 0], [0, 1], [1, 0], [0, 1]] * 6, dtype=np.uint8)
-    >>> split = EmotionSplit(texts, labels)
-    >>> ds = EmotionDataset(("joy", "sadness"), {"train": split, "validation": split})
-    >>> model = fit_model("nb", ds, FitSettings(progress=False))
-    >>> model.metadata["best_params"]["clf__estimator__alpha"]
-    0.1
-    >>> model.predict(["happy"]).tolist()
-    [[1, 0]]
+        >>> import numpy as np
+        >>> from emoclassic.datasets import EmotionDataset, EmotionSplit
+        >>> texts = ["happy day", "sad day", "happy joy", "sad tears"] * 6
+        >>> labels = np.array([[1, 0], [0, 1], [1, 0], [0, 1]] * 6, dtype=np.uint8)
+        >>> split = EmotionSplit(texts, labels)
+        >>> ds = EmotionDataset(("joy", "sadness"), {"train": split, "validation": split})
+        >>> model = fit_model("nb", ds, FitSettings(progress=False))
+        >>> model.metadata["best_params"]["clf__estimator__alpha"]
+        0.1
+        >>> model.predict(["happy"]).tolist()
+        [[1, 0]]
     """
     settings = settings or FitSettings()
     recipe = get_recipe(recipe) if isinstance(recipe, str) else recipe
@@ -120,7 +118,6 @@ from emoclassic.datasets import EmotionDataset, EmotionSplit
             pipeline.fit(train.texts, train.labels)
         search_summary = {"searched": False}
     fit_seconds = time.perf_counter() - started
-    strip_predict_unused_state(pipeline)
     tuned = PerLabelThresholdClassifier(pipeline, cv="prefit").fit(
         validation.texts, validation.labels
     )
@@ -138,7 +135,7 @@ from emoclassic.datasets import EmotionDataset, EmotionSplit
             "fingerprint": dataset.fingerprint(),
             "sizes": {name: len(split) for name, split in dataset.splits.items()},
             "train_label_counts": dict(
-                zip(dataset.label_names, map(int, dataset.label_counts("train")))
+                zip(dataset.label_names, map(int, dataset.label_counts("train")), strict=True)
             ),
         },
     }
@@ -182,6 +179,7 @@ def _grid_search(pipeline, recipe: Recipe, train, settings: FitSettings):
             results["mean_test_score"],
             results["std_test_score"],
             results["rank_test_score"],
+            strict=True,
         )
     ]
     summary = {

@@ -45,7 +45,7 @@ def threshold(text: str) -> float | str:
 
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--data``, ``--text-column`` and ``--label-column``."""
+    """Add ``--data``, ``--text-column`` and ``--label-column`` to ``parser``."""
     parser.add_argument(
         "--data",
         default=None,

@@ -27,10 +27,18 @@ def add_parser(subparsers) -> None:
         "0.2 (the reference protocol)",
     )
     parser.add_argument("--json", action="store_true", help="print JSON")
-    parser.add_argument("--plots", type=Path, default=None, metavar="DIR",
-                        help="write per-emotion ROC curves and an F1 bar chart (PNG) to DIR")
-    parser.add_argument("--allow-version-mismatch", action="store_true",
-                        help="load a model saved with another scikit-learn minor version")
+    parser.add_argument(
+        "--plots",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="write per-emotion ROC curves and an F1 bar chart (PNG) to DIR",
+    )
+    parser.add_argument(
+        "--allow-version-mismatch",
+        action="store_true",
+        help="load a model saved with another scikit-learn minor version",
+    )
     parser.set_defaults(run=run)
 
 

@@ -46,9 +46,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument(
         "--no-search", action="store_true", help="skip the grid; fit the default parameters"
     )
-    parser.add_argument(
-        "--no-progress", action="store_true", help="hide the progress bar"
-    )
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(run=run)
 
 
@@ -78,7 +76,10 @@ def run(args: argparse.Namespace) -> int:
     model = fit_model(args.recipe, dataset, settings)
     search = model.metadata["search"]
     if search["searched"]:
-        print(f"best parameters: {search['best_params']}  (CV {args.scoring} {search['best_score']:.4f})")
+        print(
+            f"best parameters: {search['best_params']}  "
+            f"(CV {args.scoring} {search['best_score']:.4f})"
+        )
     print(f"fit time: {model.metadata['fit_seconds']:.1f} s")
 
     rows, metrics = [], {}
@@ -90,7 +91,9 @@ def run(args: argparse.Namespace) -> int:
         metrics[split_name] = {}
         for rule in RULES:
             cutoffs = model.resolve_thresholds(rule)
-            report = evaluate_scores(split.labels, scores, dataset.label_names, cutoffs, rule=str(rule))
+            report = evaluate_scores(
+                split.labels, scores, dataset.label_names, cutoffs, rule=str(rule)
+            )
             rows.append((split_name, report))
             metrics[split_name][str(rule)] = report.overall
     print()

@@ -29,8 +29,11 @@ def add_parser(subparsers) -> None:
         help="'tuned' (per-label, default) or one cut-off for every label (0 lists all)",
     )
     parser.add_argument("--json", action="store_true", help="print JSON")
-    parser.add_argument("--allow-version-mismatch", action="store_true",
-                        help="load a model saved with another scikit-learn minor version")
+    parser.add_argument(
+        "--allow-version-mismatch",
+        action="store_true",
+        help="load a model saved with another scikit-learn minor version",
+    )
     parser.set_defaults(run=run)
 
 
@@ -45,7 +48,9 @@ def read_texts(args: argparse.Namespace) -> list[str]:
     elif args.file is not None:
         if not args.file.exists():
             raise DataError(f"{args.file}: no such file")
-        texts = [line for line in args.file.read_text(encoding="utf-8").splitlines() if line.strip()]
+        texts = [
+            line for line in args.file.read_text(encoding="utf-8").splitlines() if line.strip()
+        ]
         if not texts:
             raise DataError(f"{args.file}: no texts (the file is empty)")
     elif not sys.stdin.isatty():
@@ -70,8 +75,11 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(
             [
-                {"text": text, "emotions": [{"label": lab, "score": round(s, 6)} for lab, s in pairs]}
-                for text, pairs in zip(texts, predictions)
+                {
+                    "text": text,
+                    "emotions": [{"label": lab, "score": round(s, 6)} for lab, s in pairs],
+                }
+                for text, pairs in zip(texts, predictions, strict=True)
             ]
         )
         return 0
