@@ -32,7 +32,7 @@ class HFGenerator:
     batch_size : int, default=16
         Prompts per ``generate`` call.
     temperature : float, default=0.9
-        Sampling temperature.
+        Sampling temperature; ``0`` means greedy decoding.
     top_p : float, default=0.95
         Nucleus sampling mass.
     max_new_tokens : int, default=128
@@ -108,12 +108,14 @@ class HFGenerator:
             encoded = self.tokenizer(
                 chunk, return_tensors="pt", padding=True, add_special_tokens=False
             ).to(self.device)
+            if self.temperature > 0:
+                sampling = {"do_sample": True, "temperature": self.temperature, "top_p": self.top_p}
+            else:
+                sampling = {"do_sample": False}
             with torch.inference_mode():
                 output = self.model.generate(
                     **encoded,
-                    do_sample=True,
-                    temperature=self.temperature,
-                    top_p=self.top_p,
+                    **sampling,
                     max_new_tokens=self.max_new_tokens,
                     num_return_sequences=n,
                     pad_token_id=self.tokenizer.pad_token_id,

@@ -217,14 +217,22 @@ def write_dataset(dataset_dict, out: str | Path, card: str) -> Path:
     Everything is written to a temporary sibling folder that replaces ``out``
     only when complete, so an interrupted write never leaves a half dataset.
     """
+    import datasets
+
     out = Path(out)
-    with atomic_path(out, directory=True) as tmp:
-        dataset_dict.save_to_disk(str(tmp))
-        (tmp / "data").mkdir()
-        for name, split in dataset_dict.items():
-            # The file name push_to_hub uses, so the card's `configs` fits both.
-            split.to_parquet(str(tmp / "data" / f"{name}-00000-of-00001.parquet"))
-        (tmp / "README.md").write_text(card, encoding="utf-8")
+    bars = datasets.is_progress_bar_enabled()
+    datasets.disable_progress_bars()  # a few seconds of writing; the CLI prints the result
+    try:
+        with atomic_path(out, directory=True) as tmp:
+            dataset_dict.save_to_disk(str(tmp))
+            (tmp / "data").mkdir()
+            for name, split in dataset_dict.items():
+                # The file name push_to_hub uses, so the card's `configs` fits both.
+                split.to_parquet(str(tmp / "data" / f"{name}-00000-of-00001.parquet"))
+            (tmp / "README.md").write_text(card, encoding="utf-8")
+    finally:
+        if bars:
+            datasets.enable_progress_bars()
     return out
 
 

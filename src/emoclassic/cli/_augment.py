@@ -34,6 +34,17 @@ def positive_float(text: str) -> float:
     return value
 
 
+def non_negative_float(text: str) -> float:
+    """Argparse type: a number of at least 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value >= 0.0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
 def add_parser(subparsers) -> None:
     """Register the ``augment`` subcommand."""
     from emoclassic.augment.backend import DEFAULT_MODEL
@@ -85,7 +96,9 @@ def add_parser(subparsers) -> None:
     gen.add_argument(
         "--batch-size", type=positive_int, default=16, help="prompts per generate call (16)"
     )
-    gen.add_argument("--temperature", type=positive_float, default=0.9, help="default: 0.9")
+    gen.add_argument(
+        "--temperature", type=non_negative_float, default=0.9, help="0 = greedy (default: 0.9)"
+    )
     gen.add_argument("--top-p", type=share_or_one, default=0.95, help="default: 0.95")
     gen.add_argument("--max-new-tokens", type=positive_int, default=128, help="default: 128")
     gen.add_argument(
