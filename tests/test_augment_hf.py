@@ -10,12 +10,11 @@ pytest.importorskip("torch")
 pytest.importorskip("transformers")
 pytest.importorskip("tokenizers")
 
-from conftest import run_cli  # noqa: E402
-from tiny_llama import build_tiny_llama  # noqa: E402
-
-from emoclassic.augment.backend import GenerationError  # noqa: E402
-from emoclassic.augment.hf_backend import HFGenerator  # noqa: E402
-from emoclassic.augment.prompts import PromptTemplate  # noqa: E402
+from conftest import run_cli
+from emoclassic.augment.backend import GenerationError
+from emoclassic.augment.hf_backend import HFGenerator
+from emoclassic.augment.prompts import PromptTemplate
+from tiny_llama import build_tiny_llama
 
 PROMPTS = [
     PromptTemplate.default().render(text, emotion)
