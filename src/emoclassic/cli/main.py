@@ -13,10 +13,10 @@ import sys
 from collections.abc import Sequence
 
 from emoclassic import __version__
-from emoclassic.cli import _evaluate, _fit, _predict
+from emoclassic.cli import _augment, _evaluate, _fit, _predict
 from emoclassic.errors import EmoclassicError
 
-COMMANDS = (_fit, _evaluate, _predict)
+COMMANDS = (_fit, _evaluate, _predict, _augment)
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
