@@ -3,7 +3,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from conftest import toy_split
 from joblib import parallel_config
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
@@ -11,6 +10,7 @@ from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from conftest import toy_split
 from emoclassic.features import TOKEN_PATTERN, SortedCSR, word_char_tfidf
 from emoclassic.nblr import NBLogisticBlend, log_count_ratio
 from emoclassic.pipelines import RECIPES, make_best_pipeline

@@ -1,7 +1,7 @@
-"""Language-agnostic text features: word and character n-gram TF-IDF.
+r"""Language-agnostic text features: word and character n-gram TF-IDF.
 
 No stop list, stemmer or lexicon is used, so the same features work for any
-language that Unicode ``\\w`` tokenises, and character n-grams carry the signal
+language that Unicode ``\w`` tokenises, and character n-grams carry the signal
 for languages written without spaces.
 """
 
