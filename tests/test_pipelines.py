@@ -83,5 +83,5 @@ def test_unknown_recipe():
 
     from emoclassic.errors import UsageError
 
-    with pytest.raises(UsageError, match="unknown recipe 'svm'; choose from lr, nb"):
+    with pytest.raises(UsageError, match="unknown recipe 'svm'; choose from best, lr, nb"):
         get_recipe("svm")
