@@ -36,7 +36,8 @@ def is_skops_file(path: str | Path) -> bool:
 def dump_skops(payload: dict, path: str | Path) -> None:
     """Write ``payload`` (the model dict of :func:`~emoclassic.persistence.save_model`)."""
     sio = require("skops.io", "skops")
-    sio.dump(payload, path)
+    # The arrays are stored as .npy members; deflate them (9x smaller for lr).
+    sio.dump(payload, path, compression=zipfile.ZIP_DEFLATED, compresslevel=9)
 
 
 def load_skops(path: str | Path, trusted: tuple[str, ...] = TRUSTED_TYPES):
