@@ -155,3 +155,28 @@ def test_missing_model_and_bad_threshold(tmp_path):
     _assert_one_line_error(result, 1, "no such model file", tmp_path)
     result = run_cli("predict", "none.joblib", "hi", "--threshold", "1.5", cwd=tmp_path)
     _assert_one_line_error(result, 2, "between 0 and 1", tmp_path)
+
+
+def test_fit_best_on_a_non_english_semeval_layout(tmp_path):
+    """The recommended recipe trains on 0/1-column data in another language."""
+    rows = {
+        "freude": ["so ein schöner Tag!", "ich bin so glücklich", "wunderbar, danke!", "juhu 😍"],
+        "wut": ["das ist eine Frechheit!", "ich bin so wütend", "unverschämt!!", "so ein Mist"],
+        "angst": ["ich habe Angst", "das macht mir Sorgen", "wie furchtbar gruselig", "hilfe :("],
+    }
+    names = list(rows)
+    folder = tmp_path / "de"
+    folder.mkdir()
+    for split, repeat in (("train", 4), ("dev", 2), ("test", 2)):
+        lines = ["id,text," + ",".join(names)]
+        for r in range(repeat):
+            for j, name in enumerate(names):
+                for k, text in enumerate(rows[name]):
+                    flags = ",".join("1" if i == j else "0" for i in range(len(names)))
+                    lines.append(f'{split}{r}{j}{k},"{text} {r}",{flags}')
+        (folder / f"{split}.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = run_cli("fit", "best", "--data", "de", "--n-jobs", "1", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "with its default parameters (no grid search)" in result.stdout
+    predicted = run_cli("predict", "models/best.joblib", "ich bin so wütend!!", cwd=tmp_path)
+    assert predicted.stdout.split()[0] == "wut"

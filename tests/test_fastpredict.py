@@ -14,7 +14,7 @@ from sklearn.svm import LinearSVC
 from conftest import LABELS, toy_split
 from emoclassic.fastpredict import SMALL_BATCH, fold_linear
 from emoclassic.model import SklearnEmotionModel
-from emoclassic.pipelines import make_lr_pipeline, make_nb_pipeline
+from emoclassic.pipelines import make_best_pipeline, make_lr_pipeline, make_nb_pipeline
 from emoclassic.thresholds import PerLabelThresholdClassifier
 
 PROBES = [
@@ -72,15 +72,18 @@ def toy():
                 ("clf", OneVsRestClassifier(LogisticRegression())),
             ]
         ),
+        lambda: make_best_pipeline(min_df=1),
     ],
-    ids=["lr-l2", "lr-l1", "nb", "union", "l1-norm-no-idf"],
+    ids=["lr-l2", "lr-l1", "nb", "union", "l1-norm-no-idf", "best"],
 )
 def test_folded_scores_match_sklearn_on_toy_data(toy, build):
     texts, labels = toy
     pipe = build().fit(texts, labels)
     fast = _assert_same_scores(pipe, [*PROBES, *texts], atol=1e-12)
     assert fast.coef.shape == (len(fast.feature_names()), 3)
-    assert fast.coef.dtype == np.float64
+    # float32 only where scikit-learn itself multiplies in float32 (the best recipe).
+    binary_coef = getattr(pipe[-1].estimators_[0], "coef_", np.zeros(1))
+    assert fast.coef.dtype == (np.float32 if binary_coef.dtype == np.float32 else np.float64)
 
 
 def test_decision_function_is_the_binary_models_log_odds(toy):
@@ -154,6 +157,10 @@ def test_goemotions_limit_model_matches_to_1e9():
 
     ds = load_goemotions()
     train = ds.train
-    for pipe in (make_lr_pipeline(C=10.0, l1_ratio=0.0), make_nb_pipeline(alpha=0.1)):
+    for pipe in (
+        make_lr_pipeline(C=10.0, l1_ratio=0.0),
+        make_nb_pipeline(alpha=0.1),
+        make_best_pipeline(),
+    ):
         pipe.fit(train.texts[:1500], train.labels[:1500])
         _assert_same_scores(pipe, ds.validation.texts[:2000], atol=1e-9)

@@ -12,15 +12,24 @@ Recognised structures (anything else returns ``None`` and callers keep the
 scikit-learn path):
 
 - features: one ``TfidfVectorizer``/``CountVectorizer``, or a ``FeatureUnion``
-  of them (with optional ``transformer_weights``);
+  of them (with optional ``transformer_weights``), optionally followed by
+  :class:`~emoclassic.features.SortedCSR` (which only reorders indices);
 - classifier: a multi-label ``OneVsRestClassifier`` of binary
-  ``LogisticRegression`` (decision value = log-odds) or ``MultinomialNB``
-  (decision value = log-odds of the two classes), with constant labels
-  (``_ConstantPredictor``) kept exact as an infinite intercept;
+  ``LogisticRegression`` or :class:`~emoclassic.nblr.NBLogisticBlend`
+  (decision value = log-odds) or ``MultinomialNB`` (decision value = log-odds
+  of the two classes), with constant labels (``_ConstantPredictor``) kept
+  exact as an infinite intercept;
 - optionally wrapped in a :class:`~emoclassic.thresholds.PerLabelThresholdClassifier`.
 
-Single texts skip scikit-learn's sparse-matrix machinery: tokens are counted
-in a dict and weighted with the vectorizer's own analyzer, idf and norm.
+The folded matrix keeps the binary models' dtype: float64 for
+``LogisticRegression``, float32 for ``NBLogisticBlend`` (whose float32
+features and weights scikit-learn multiplies in float32), so the product is
+computed exactly as scikit-learn computes it.
+
+Single texts skip scikit-learn's sparse-matrix machinery where that is exact
+(float64 tf-idf): tokens are counted in a dict and weighted with the
+vectorizer's own analyzer, idf and norm. float32 features go through the
+vectorizers' own ``transform``.
 """
 
 from __future__ import annotations
@@ -59,7 +68,7 @@ class LinearTextModel:
     blocks : list of _Block
         The vectorizers and their column offsets.
     coef : ndarray of shape (n_features, n_labels)
-        Column ``j`` holds label ``j``'s weights (float64, C-contiguous).
+        Column ``j`` holds label ``j``'s weights (float64 or float32, C-contiguous).
     intercept : ndarray of shape (n_labels,)
         ``+inf``/``-inf`` for a label that was constant in training.
     kind : str
@@ -80,7 +89,7 @@ class LinearTextModel:
 
     def __init__(self, blocks: list[_Block], coef: np.ndarray, intercept: np.ndarray, kind: str):
         self.blocks = blocks
-        self.coef = np.ascontiguousarray(coef, dtype=np.float64)
+        self.coef = np.ascontiguousarray(coef)
         self.intercept = np.asarray(intercept, dtype=np.float64)
         self.kind = kind
         self._analyzers = [block.vectorizer.build_analyzer() for block in blocks]
@@ -201,9 +210,11 @@ def fold_linear(estimator) -> LinearTextModel | None:
         if getattr(estimator, "_binary", False):
             return None
         estimator = inner
-    if not isinstance(estimator, Pipeline) or len(estimator.steps) != 2:
+    if not isinstance(estimator, Pipeline) or len(estimator.steps) < 2:
         return None
-    (_, features), (_, classifier) = estimator.steps
+    (_, features), *middle, (_, classifier) = estimator.steps
+    if not all(_is_step(step, "emoclassic.features", "SortedCSR") for _, step in middle):
+        return None
     blocks = _feature_blocks(features)
     if blocks is None:
         return None
@@ -213,6 +224,11 @@ def fold_linear(estimator) -> LinearTextModel | None:
         return None
     coef, intercept, kind = folded
     return LinearTextModel(blocks, coef, intercept, kind)
+
+
+def _is_step(step, module: str, name: str) -> bool:
+    """Match a class by module and name without importing the module."""
+    return type(step).__name__ == name and type(step).__module__ == module
 
 
 def _feature_blocks(features) -> list[_Block] | None:
@@ -267,7 +283,9 @@ def _fold_classifier(classifier, n_features: int):
     ):
         return None
     estimators = classifier.estimators_
-    coef = np.zeros((n_features, len(estimators)))
+    dtypes = {np.asarray(e.coef_).dtype for e in estimators if hasattr(e, "coef_")}
+    dtype = np.float32 if dtypes == {np.dtype(np.float32)} else np.float64
+    coef = np.zeros((n_features, len(estimators)), dtype=dtype)
     intercept = np.zeros(len(estimators))
     kinds = set()
     for j, binary in enumerate(estimators):
@@ -276,7 +294,9 @@ def _fold_classifier(classifier, n_features: int):
             continue
         if len(getattr(binary, "classes_", ())) != 2:
             return None
-        if isinstance(binary, LogisticRegression):
+        if isinstance(binary, LogisticRegression) or _is_step(
+            binary, "emoclassic.nblr", "NBLogisticBlend"
+        ):
             w = binary.coef_
             w = w.toarray() if sp.issparse(w) else np.asarray(w)
             coef[:, j], intercept[j] = w[0], float(np.ravel(binary.intercept_)[0])
@@ -290,6 +310,6 @@ def _fold_classifier(classifier, n_features: int):
             return None
         if coef.shape[0] != binary.n_features_in_:
             return None
-    if len(kinds) > 1:
+    if len(kinds) > 1 or (dtype == np.float32 and kinds != {"logistic_regression"}):
         return None
     return coef, intercept, kinds.pop() if kinds else "logistic_regression"

@@ -52,8 +52,9 @@ class FitSettings:
         Parallel fits of the grid search (joblib).
     seed : int, default=42
         Seed of the fold split and of the estimators.
-    search : bool, default=True
-        Run the recipe's grid; ``False`` fits its default parameters once.
+    search : bool or None, default=None
+        Run the recipe's grid (``True``) or fit its default parameters once
+        (``False``); ``None`` follows the recipe's ``search_by_default``.
     progress : bool or None, default=None
         Show a progress bar; ``None`` shows it only on a terminal.
     backend : str or None, default=None
@@ -69,7 +70,7 @@ class FitSettings:
     cv: int = 3
     n_jobs: int | None = None
     seed: int = 42
-    search: bool = True
+    search: bool | None = None
     progress: bool | None = None
     backend: str | None = None
     scheduler: str | None = None
@@ -129,11 +130,11 @@ def fit_model(
         raise UsageError(f"{len(train)} training rows cannot be split into {settings.cv} folds")
     pipeline = recipe.make(random_state=settings.seed)
     started = time.perf_counter()
-    if settings.search and recipe.param_grid:
+    search = recipe.search_by_default if settings.search is None else settings.search
+    if search and recipe.param_grid:
         pipeline, search_summary = _grid_search(pipeline, recipe, train, settings)
     else:
-        with _collapsed_fit_warnings():
-            pipeline.fit(train.texts, train.labels)
+        _fit_once(pipeline, train, settings.n_jobs)
         search_summary = {"searched": False}
     fit_seconds = time.perf_counter() - started
     tuned = PerLabelThresholdClassifier(pipeline, cv="prefit").fit(
@@ -158,6 +159,17 @@ def fit_model(
         },
     }
     return SklearnEmotionModel(tuned, dataset.label_names, tuned.thresholds_, metadata)
+
+
+def _fit_once(pipeline, train, n_jobs: int | None) -> None:
+    """Fit the recipe's default parameters; ``n_jobs`` parallelises its per-label fits."""
+    parallel = "clf__n_jobs" in pipeline.get_params()
+    if parallel:
+        pipeline.set_params(clf__n_jobs=n_jobs)
+    with _collapsed_fit_warnings():
+        pipeline.fit(train.texts, train.labels)
+    if parallel:
+        pipeline.set_params(clf__n_jobs=None)
 
 
 def _grid_search(pipeline, recipe: Recipe, train, settings: FitSettings):

@@ -34,7 +34,11 @@ def add_parser(subparsers) -> None:
     )
     parser.add_argument("--cv", type=positive_int, default=3, help="grid-search folds (default: 3)")
     parser.add_argument(
-        "--n-jobs", type=n_jobs, default=None, help="parallel grid-search fits (-1: all cores)"
+        "--n-jobs",
+        type=n_jobs,
+        default=-1,
+        help="parallel fits: grid-search candidates, or per-emotion fits when there is no "
+        "grid (default: -1, all cores; 1: sequential)",
     )
     parser.add_argument("--seed", type=int, default=42, help="random seed (default: 42)")
     parser.add_argument(
@@ -67,8 +71,19 @@ def add_parser(subparsers) -> None:
     parser.add_argument(
         "--limit", type=positive_int, default=None, help="use only the first N training rows"
     )
-    parser.add_argument(
-        "--no-search", action="store_true", help="skip the grid; fit the default parameters"
+    search = parser.add_mutually_exclusive_group()
+    search.add_argument(
+        "--search",
+        dest="search",
+        action="store_true",
+        default=None,
+        help="run the recipe's grid (default for lr and nb)",
+    )
+    search.add_argument(
+        "--no-search",
+        dest="search",
+        action="store_false",
+        help="fit the recipe's default parameters once (default for best)",
     )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(run=run)
@@ -78,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
     """Fit, report and save."""
     from emoclassic.evaluation import evaluate_scores, format_overview
     from emoclassic.persistence import save_model
+    from emoclassic.pipelines import get_recipe
     from emoclassic.training import FitSettings, fit_model
 
     settings = FitSettings(
@@ -85,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
         cv=args.cv,
         n_jobs=args.n_jobs,
         seed=args.seed,
-        search=not args.no_search,
+        search=args.search,
         progress=False if args.no_progress else None,
         backend=None if args.backend == "loky" else args.backend,
         scheduler=args.scheduler,
@@ -101,7 +117,12 @@ def run(args: argparse.Namespace) -> int:
     print(dataset.summary())
     for note in dataset.notes:
         print(f"note: {note}")
-    print(f"fitting recipe {args.recipe!r} (grid scored by {args.scoring}, {args.cv}-fold CV)")
+    recipe = get_recipe(args.recipe)
+    searching = recipe.search_by_default if args.search is None else args.search
+    if searching:
+        print(f"fitting recipe {args.recipe!r} (grid scored by {args.scoring}, {args.cv}-fold CV)")
+    else:
+        print(f"fitting recipe {args.recipe!r} with its default parameters (no grid search)")
     sys.stdout.flush()
     model = fit_model(args.recipe, dataset, settings)
     search = model.metadata["search"]

@@ -1,0 +1,332 @@
+"""The iterative augmentation loop: pick sources, generate, filter, repeat.
+
+Each iteration aims to multiply the count of every label still under the
+threshold share by ``target_factor`` (never overshooting the count that
+reaches the threshold). For each such label it takes the next source rows
+from a seeded permutation of the label's original training rows, asks the
+backend for one rephrasing per pick, filters the outputs and keeps the
+survivors. A kept row takes **all** labels of its source row (multi-label
+examples stay multi-label), so it also raises the counts of the source's other
+labels. The loop stops when every minority label reaches the threshold, when
+``max_iterations`` is hit, or when an iteration keeps nothing (a stall).
+
+Resuming is exact: with the same data, settings and seed, the loop makes the
+same picks, finds their generations in the cache, takes the same filter
+decisions, and only asks the backend for what the cache does not hold.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from emoclassic.augment.backend import Generator
+from emoclassic.augment.cache import GenerationCache, generation_key
+from emoclassic.augment.filters import QualityFilter
+from emoclassic.augment.prompts import PromptTemplate
+from emoclassic.augment.selection import MinorityLabel, select_minority_labels
+from emoclassic.datasets import EmotionSplit
+from emoclassic.errors import UsageError
+
+__all__ = [
+    "STOP_ALL_REACHED",
+    "STOP_ITERATIONS",
+    "STOP_STALL",
+    "AugmentResult",
+    "AugmentSettings",
+    "KeptRow",
+    "LabelStats",
+    "augment_split",
+]
+
+log = logging.getLogger(__name__)
+
+STOP_ALL_REACHED = "every minority label reached the threshold share"
+STOP_ITERATIONS = "the iteration limit was reached"
+STOP_STALL = "an iteration kept nothing (stall)"
+
+
+@dataclass(frozen=True)
+class AugmentSettings:
+    """Loop settings.
+
+    Parameters
+    ----------
+    threshold : float, default=0.015
+        Labels under this share of training rows are augmented, up to it.
+    max_iterations : int, default=50
+        Iteration limit.
+    target_factor : float, default=1.5
+        Each iteration aims to multiply a minority label's count by this.
+    seed : int, default=42
+        Fixes the source picks, the cache keys and the backend's sampling.
+    """
+
+    threshold: float = 0.015
+    max_iterations: int = 50
+    target_factor: float = 1.5
+    seed: int = 42
+
+    def __post_init__(self) -> None:
+        if self.max_iterations < 1:
+            raise UsageError(f"--max-iterations must be at least 1, got {self.max_iterations}")
+        if self.target_factor <= 1.0:
+            raise UsageError(f"--target-factor must be above 1, got {self.target_factor}")
+
+
+@dataclass
+class LabelStats:
+    """Counts of one minority label over a run."""
+
+    name: str
+    before: int
+    after: int
+    generated: int = 0
+    kept: int = 0
+    failed: int = 0
+    rejected: Counter = field(default_factory=Counter)
+
+
+@dataclass(frozen=True)
+class KeptRow:
+    """A kept generation: its text, source row (index in train), target label and origin."""
+
+    text: str
+    source_row: int
+    label: str
+    sample: int
+    iteration: int
+
+
+@dataclass
+class AugmentResult:
+    """What a run produced; :mod:`emoclassic.augment.publish` turns it into a dataset."""
+
+    minority: list[MinorityLabel]
+    stats: dict[str, LabelStats]
+    kept: list[KeptRow]
+    stop_reason: str
+    iterations: int
+    requested: int = 0
+    from_cache: int = 0
+    from_backend: int = 0
+
+    def rejected_total(self) -> Counter:
+        """Rejections by reason over all labels."""
+        total: Counter = Counter()
+        for stats in self.stats.values():
+            total.update(stats.rejected)
+        return total
+
+
+@dataclass(frozen=True)
+class _Request:
+    label: MinorityLabel
+    row: int
+    sample: int
+    key: str
+
+
+def augment_split(
+    train: EmotionSplit,
+    label_names: Sequence[str],
+    backend: Generator,
+    *,
+    template: PromptTemplate | None = None,
+    quality: QualityFilter | None = None,
+    settings: AugmentSettings | None = None,
+    cache: GenerationCache | None = None,
+    progress: bool | None = None,
+) -> AugmentResult:
+    """Augment the minority labels of a training split.
+
+    Parameters
+    ----------
+    train : EmotionSplit
+        The original training rows.
+    label_names : sequence of str
+        Label names (columns of ``train.labels``).
+    backend : Generator
+        Any object with ``model_name``, ``batch_size`` and
+        ``generate(prompts, n, seed)``.
+    template : PromptTemplate, optional
+        Defaults to the template shipped with the package.
+    quality : QualityFilter, optional
+        Defaults to ``QualityFilter()``.
+    settings : AugmentSettings, optional
+        Threshold, iteration limit, target factor and seed.
+    cache : GenerationCache, optional
+        Where generations are stored as they arrive; defaults to memory only.
+    progress : bool or None
+        Show a tqdm bar (``None``: only on a terminal).
+
+    Returns
+    -------
+    AugmentResult
+
+    Raises
+    ------
+    UsageError
+        When the threshold selects no label.
+    """
+    from tqdm.auto import tqdm
+
+    template = template or PromptTemplate.default()
+    quality = quality or QualityFilter()
+    settings = settings or AugmentSettings()
+    cache = cache if cache is not None else GenerationCache(None)
+    threshold = settings.threshold
+
+    minority = select_minority_labels(train.labels, label_names, threshold)
+    if not minority:
+        shares = train.labels.sum(axis=0) / len(train)
+        j = int(np.argmin(shares))
+        raise UsageError(
+            f"--threshold {threshold:g} selects no label: the rarest label, "
+            f"{label_names[j]!r}, has share {shares[j]:.4f}"
+        )
+    counts = train.labels.sum(axis=0).astype(np.int64)
+    n_rows = len(train)
+    stats = {m.name: LabelStats(m.name, m.count, m.count) for m in minority}
+    usable = [m for m in minority if m.count > 0]
+    for m in minority:
+        if m.count == 0:
+            log.warning("label %r has no training row to rephrase; skipped", m.name)
+    orders = {
+        m.name: np.random.default_rng([settings.seed, m.index]).permutation(
+            np.flatnonzero(train.labels[:, m.index])
+        )
+        for m in usable
+    }
+    class_texts = {m.name: [train.texts[r] for r in np.sort(orders[m.name])] for m in usable}
+    pointers = dict.fromkeys(orders, 0)
+    samples: Counter = Counter()
+    kept_texts: dict[str, list[str]] = defaultdict(list)
+    kept: list[KeptRow] = []
+    result = AugmentResult(minority, stats, kept, STOP_ITERATIONS, 0)
+
+    for iteration in range(1, settings.max_iterations + 1):
+        active = [m for m in usable if counts[m.index] / n_rows < threshold]
+        if not active:
+            result.stop_reason = STOP_ALL_REACHED
+            break
+        result.iterations = iteration
+        requests = []
+        for m in active:
+            for _ in range(_wanted(int(counts[m.index]), n_rows, threshold, settings)):
+                order = orders[m.name]
+                row = int(order[pointers[m.name] % len(order)])
+                pointers[m.name] += 1
+                sample = samples[row, m.name]
+                samples[row, m.name] += 1
+                key = generation_key(
+                    model=backend.model_name,
+                    template_sha=template.sha256,
+                    source_text=train.texts[row],
+                    label=m.name,
+                    sample=sample,
+                    seed=settings.seed,
+                )
+                requests.append(_Request(m, row, sample, key))
+        result.requested += len(requests)
+        cached = sum(r.key in cache for r in requests)
+        result.from_cache += cached
+        with tqdm(
+            total=len(requests),
+            initial=cached,
+            desc=f"iteration {iteration}",
+            unit="text",
+            disable=None if progress is None else not progress,
+        ) as bar:
+            result.from_backend += _generate_missing(
+                requests, train, backend, template, cache, settings, iteration, bar
+            )
+        kept_now = 0
+        for m in active:
+            mine = [r for r in requests if r.label.name == m.name]
+            ready = [r for r in mine if r.key in cache]
+            label_stats = stats[m.name]
+            label_stats.failed += len(mine) - len(ready)
+            label_stats.generated += len(ready)
+            decisions = quality.apply(
+                [cache.get(r.key) for r in ready],
+                [train.texts[r.row] for r in ready],
+                class_texts[m.name],
+                kept_texts[m.name],
+            )
+            for request, (text, reason) in zip(ready, decisions, strict=True):
+                if reason is not None:
+                    label_stats.rejected[reason] += 1
+                    continue
+                kept_texts[m.name].append(text)
+                kept.append(KeptRow(text, request.row, m.name, request.sample, iteration))
+                counts += train.labels[request.row]
+                n_rows += 1
+                label_stats.kept += 1
+                kept_now += 1
+        log.info("iteration %d: %d requests, %d kept", iteration, len(requests), kept_now)
+        if kept_now == 0:
+            result.stop_reason = STOP_STALL
+            break
+    else:
+        if all(counts[m.index] / n_rows >= threshold for m in usable):
+            result.stop_reason = STOP_ALL_REACHED
+    for m in minority:
+        stats[m.name].after = int(counts[m.index])
+    return result
+
+
+def _wanted(count: int, n_rows: int, threshold: float, settings: AugmentSettings) -> int:
+    """Rows to add this iteration: grow by the factor, but stop at the threshold share."""
+    to_threshold = math.ceil((threshold * n_rows - count) / (1.0 - threshold) - 1e-9)
+    grow = math.ceil(count * (settings.target_factor - 1.0) - 1e-9)
+    return max(1, min(to_threshold, grow))
+
+
+def _generate_missing(
+    requests: list[_Request],
+    train: EmotionSplit,
+    backend: Generator,
+    template: PromptTemplate,
+    cache: GenerationCache,
+    settings: AugmentSettings,
+    iteration: int,
+    bar,
+) -> int:
+    """Ask the backend for the requests the cache lacks; cache each result at once."""
+    groups: dict[tuple[int, str], list[_Request]] = {}
+    for request in requests:
+        if request.key not in cache:
+            groups.setdefault((request.row, request.label.name), []).append(request)
+    by_n: dict[int, list[list[_Request]]] = defaultdict(list)
+    for group in groups.values():
+        by_n[len(group)].append(group)
+    produced = 0
+    call = 0
+    for n, items in sorted(by_n.items()):
+        for start in range(0, len(items), backend.batch_size):
+            chunk = items[start : start + backend.batch_size]
+            prompts = [template.render(train.texts[g[0].row], g[0].label.name) for g in chunk]
+            call += 1
+            outputs = backend.generate(prompts, n, settings.seed + 1_000_003 * iteration + call)
+            for group, texts in zip(chunk, outputs, strict=True):
+                records = [
+                    {
+                        "key": request.key,
+                        "text": text,
+                        "label": request.label.name,
+                        "source_row": request.row,
+                        "sample": request.sample,
+                        "model": backend.model_name,
+                    }
+                    for request, text in zip(group, texts[:n], strict=False)
+                ]
+                cache.add(records)
+                produced += len(records)
+                bar.update(len(group))
+    return produced

@@ -1,0 +1,277 @@
+"""``emoclassic augment``: rephrase rare-emotion examples with an LLM and publish a dataset."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from emoclassic.cli._common import add_data_arguments, load_data, positive_int
+
+DEFAULT_OUT = Path("data") / "goemotions-augmented"
+
+
+def share(text: str) -> float:
+    """Argparse type: a share strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """Argparse type: a number above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0.0:
+        raise argparse.ArgumentTypeError(f"must be above 0, got {value}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    """Argparse type: a number of at least 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value >= 0.0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def add_parser(subparsers) -> None:
+    """Register the ``augment`` subcommand."""
+    from emoclassic.augment.backend import DEFAULT_MODEL
+
+    parser = subparsers.add_parser(
+        "augment",
+        help="rephrase examples of rare emotions with an LLM and write a dataset",
+        description="Find the labels under --threshold of the training rows, ask an instruct "
+        "LLM to rephrase their examples, keep the outputs that pass the quality filters and "
+        "write a Hugging Face dataset (augmented train, original validation and test). "
+        "Generations are cached as they arrive: rerun the same command to resume.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n"
+        "  emoclassic augment --threshold 0.015\n"
+        "  emoclassic augment --backend openai --base-url http://127.0.0.1:8000/v1 \\\n"
+        "      --model meta-llama/Llama-3.2-1B-Instruct --concurrency 32",
+    )
+    add_data_arguments(parser)
+    parser.add_argument(
+        "--limit", type=positive_int, default=None, help="use only the first N training rows"
+    )
+    parser.add_argument(
+        "--threshold",
+        type=share,
+        default=0.015,
+        help="augment labels under this share of training rows (default: 0.015)",
+    )
+    gen = parser.add_argument_group("generation")
+    gen.add_argument("--backend", choices=["hf", "openai"], default="hf", help="default: hf")
+    gen.add_argument(
+        "--model",
+        default=DEFAULT_MODEL,
+        help=f"Hub id or local folder (hf), or served model name (openai); "
+        f"default: {DEFAULT_MODEL}",
+    )
+    gen.add_argument(
+        "--base-url",
+        default="http://127.0.0.1:8000/v1",
+        help="OpenAI-compatible server, up to /v1 (default: http://127.0.0.1:8000/v1)",
+    )
+    gen.add_argument(
+        "--api-key-env",
+        default="OPENAI_API_KEY",
+        metavar="VAR",
+        help="environment variable holding the server's API key (default: OPENAI_API_KEY; "
+        "unset means no key)",
+    )
+    gen.add_argument("--device", default=None, help="hf: force a device (default: GPU if any)")
+    gen.add_argument(
+        "--batch-size", type=positive_int, default=16, help="prompts per generate call (16)"
+    )
+    gen.add_argument(
+        "--temperature", type=non_negative_float, default=0.9, help="0 = greedy (default: 0.9)"
+    )
+    gen.add_argument("--top-p", type=share_or_one, default=0.95, help="default: 0.95")
+    gen.add_argument("--max-new-tokens", type=positive_int, default=128, help="default: 128")
+    gen.add_argument(
+        "--concurrency", type=positive_int, default=8, help="openai: requests in flight (8)"
+    )
+    gen.add_argument(
+        "--timeout", type=positive_float, default=60.0, help="openai: seconds per request (60)"
+    )
+    gen.add_argument(
+        "--retries", type=int, default=3, help="openai: retries per failed request (3)"
+    )
+    loop = parser.add_argument_group("loop")
+    loop.add_argument(
+        "--max-iterations", type=positive_int, default=50, help="iteration limit (default: 50)"
+    )
+    loop.add_argument(
+        "--target-factor",
+        type=positive_float,
+        default=1.5,
+        help="each iteration aims to multiply a rare label's count by this (default: 1.5)",
+    )
+    loop.add_argument(
+        "--seed", type=int, default=42, help="fixes picks and hf sampling (default: 42)"
+    )
+    filters = parser.add_argument_group("prompt and filters")
+    filters.add_argument(
+        "--prompt-file", type=Path, default=None, help="prompt template (default: built in)"
+    )
+    filters.add_argument(
+        "--forbidden-file", type=Path, default=None, help="forbidden phrases (default: built in)"
+    )
+    filters.add_argument("--min-words", type=positive_int, default=3, help="default: 3")
+    filters.add_argument("--max-words", type=positive_int, default=100, help="default: 100")
+    filters.add_argument(
+        "--similarity",
+        type=positive_float,
+        default=85.0,
+        help="near-duplicate cutoff, rapidfuzz ratio 0-100 (default: 85)",
+    )
+    output = parser.add_argument_group("output")
+    output.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, help=f"dataset folder (default: {DEFAULT_OUT})"
+    )
+    output.add_argument(
+        "--cache",
+        type=Path,
+        default=None,
+        help="generation cache, JSONL (default: OUT.cache.jsonl beside the dataset folder)",
+    )
+    output.add_argument(
+        "--push-to-hub", metavar="REPO", default=None, help="also publish to this Hub dataset repo"
+    )
+    output.add_argument("--private", action="store_true", help="make the Hub repo private")
+    output.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.set_defaults(run=run)
+
+
+def share_or_one(text: str) -> float:
+    """Argparse type: a number in (0, 1]."""
+    value = positive_float(text)
+    if value > 1.0:
+        raise argparse.ArgumentTypeError(f"must be at most 1, got {value}")
+    return value
+
+
+def run(args: argparse.Namespace) -> int:
+    """Select, generate, filter, write (and push)."""
+    from emoclassic.augment.backend import make_backend
+    from emoclassic.augment.cache import GenerationCache
+    from emoclassic.augment.filters import QualityFilter, load_forbidden_phrases
+    from emoclassic.augment.loop import AugmentSettings, augment_split
+    from emoclassic.augment.prompts import PromptTemplate
+    from emoclassic.augment.report import format_summary
+    from emoclassic.augment.selection import format_minority_table, select_minority_labels
+    from emoclassic.errors import UsageError
+
+    settings = AugmentSettings(
+        threshold=args.threshold,
+        max_iterations=args.max_iterations,
+        target_factor=args.target_factor,
+        seed=args.seed,
+    )
+    template = PromptTemplate.from_file(args.prompt_file)
+    quality = QualityFilter(
+        min_words=args.min_words,
+        max_words=args.max_words,
+        forbidden=load_forbidden_phrases(args.forbidden_file),
+        similarity=args.similarity,
+    )
+    if args.retries < 0:
+        raise UsageError(f"--retries must be 0 or more, got {args.retries}")
+    dataset = load_data(args)
+    if args.limit is not None:
+        dataset = dataset.limit_train(args.limit)
+    print(dataset.summary())
+    minority = select_minority_labels(dataset.train.labels, dataset.label_names, args.threshold)
+    if not minority:
+        raise UsageError(
+            f"--threshold {args.threshold:g} selects no label: every label has at least that "
+            "share of the training rows"
+        )
+    print(format_minority_table(minority, len(dataset.train), args.threshold))
+    sys.stdout.flush()
+
+    if args.backend == "hf":
+        backend = make_backend(
+            "hf",
+            model=args.model,
+            batch_size=args.batch_size,
+            temperature=args.temperature,
+            top_p=args.top_p,
+            max_new_tokens=args.max_new_tokens,
+            device=args.device,
+        )
+    else:
+        backend = make_backend(
+            "openai",
+            model=args.model,
+            base_url=args.base_url,
+            api_key=os.environ.get(args.api_key_env) or None,
+            batch_size=args.batch_size,
+            concurrency=args.concurrency,
+            timeout=args.timeout,
+            retries=args.retries,
+            temperature=args.temperature,
+            top_p=args.top_p,
+            max_new_tokens=args.max_new_tokens,
+        )
+    cache_path = args.cache or args.out.with_name(f"{args.out.name}.cache.jsonl")
+    cache = GenerationCache(cache_path)
+    print(f"model {backend.model_name}; cache {cache_path} ({len(cache):,} generations)")
+    sys.stdout.flush()
+    result = augment_split(
+        dataset.train,
+        dataset.label_names,
+        backend,
+        template=template,
+        quality=quality,
+        settings=settings,
+        cache=cache,
+        progress=False if args.no_progress else None,
+    )
+    print()
+    print(format_summary(result))
+    print(
+        f"stopped after {result.iterations} iteration(s): {result.stop_reason}; "
+        f"{result.from_backend:,} new generations, {result.from_cache:,} from the cache"
+    )
+    return _publish(args, dataset, result, settings, backend.model_name, template, quality)
+
+
+def _publish(args, dataset, result, settings, model_name, template, quality) -> int:
+    from emoclassic.augment.publish import (
+        build_dataset_dict,
+        dataset_card,
+        push_to_hub,
+        write_dataset,
+    )
+
+    dataset_dict = build_dataset_dict(dataset, result)
+    card = dataset_card(
+        dataset,
+        result,
+        settings=settings,
+        model=model_name,
+        prompt=template.text,
+        filters=quality.describe(),
+        split_sizes={name: len(split) for name, split in dataset_dict.items()},
+    )
+    write_dataset(dataset_dict, args.out, card)
+    sizes = ", ".join(f"{name} {len(split):,}" for name, split in dataset_dict.items())
+    print(f"wrote {args.out} ({sizes}; {len(result.kept):,} synthetic train rows)")
+    if args.push_to_hub:
+        url = push_to_hub(dataset_dict, args.push_to_hub, card, private=args.private)
+        print(f"pushed to {url}")
+    return 0
