@@ -25,7 +25,7 @@ class Gadget:
     """Stands in for an object an attacker smuggles into a model file."""
 
 
-@pytest.fixture(scope="module", params=["lr", "nb"])
+@pytest.fixture(scope="module", params=["lr", "nb", "best"])
 def fitted(request):
     ds = EmotionDataset(LABELS, {"train": toy_split(4), "validation": toy_split(2)})
     return fit_model(request.param, ds, FitSettings(progress=False, search=False))
@@ -46,8 +46,11 @@ def test_skops_round_trip_gives_identical_scores(fitted, tmp_path):
     assert loaded.label_names == LABELS
     assert loaded.metadata == json.loads(json.dumps(fitted.metadata))
     assert load_model(sidecar).label_names == LABELS  # the sidecar finds the .skops file
-    # Only the allow-listed emoclassic type is beyond skops' own defaults.
-    assert sio.get_untrusted_types(file=path) == list(TRUSTED_TYPES)
+    # Only allow-listed emoclassic types are beyond skops' own defaults.
+    expected = {"emoclassic.thresholds.PerLabelThresholdClassifier"}
+    if fitted.metadata["recipe"] == "best":
+        expected |= {"emoclassic.features.SortedCSR", "emoclassic.nblr.NBLogisticBlend"}
+    assert set(sio.get_untrusted_types(file=path)) == expected <= set(TRUSTED_TYPES)
 
 
 def test_explicit_format_overrides_the_suffix(fitted, tmp_path):
@@ -94,6 +97,7 @@ def test_injected_object_is_refused(fitted, tmp_path):
     path = tmp_path / "model.skops"
     save_model(fitted, path)
     payload = sio.load(path, trusted=list(TRUSTED_TYPES))
+    assert "Gadget" not in str(sio.get_untrusted_types(file=path))
     payload["metadata"] = {"note": Gadget()}
     sio.dump(payload, path)
     with pytest.raises(ModelError, match=r"untrusted types: test_safe_loading\.Gadget \("):

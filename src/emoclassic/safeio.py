@@ -18,7 +18,11 @@ from emoclassic.errors import ModelError, require
 __all__ = ["TRUSTED_TYPES", "dump_skops", "is_skops_file", "load_skops"]
 
 #: Types beyond skops' defaults that an emoclassic model file may contain.
-TRUSTED_TYPES: tuple[str, ...] = ("emoclassic.thresholds.PerLabelThresholdClassifier",)
+TRUSTED_TYPES: tuple[str, ...] = (
+    "emoclassic.features.SortedCSR",
+    "emoclassic.nblr.NBLogisticBlend",
+    "emoclassic.thresholds.PerLabelThresholdClassifier",
+)
 
 
 def is_skops_file(path: str | Path) -> bool:
