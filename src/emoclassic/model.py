@@ -114,6 +114,11 @@ class SklearnEmotionModel(EmotionModel):
     label_names, thresholds, metadata
         See :class:`EmotionModel`. ``thresholds`` defaults to the estimator's
         ``thresholds_``.
+    fast : bool, default=True
+        Score through :func:`~emoclassic.fastpredict.fold_linear` when the
+        estimator is a linear text pipeline it recognises (same scores, about
+        ten times faster per text); otherwise, or with ``False``, through the
+        estimator's own ``predict_proba``.
 
     Examples
     --------
@@ -133,12 +138,34 @@ class SklearnEmotionModel(EmotionModel):
         label_names: Sequence[str],
         thresholds: Iterable[float] | None = None,
         metadata: dict | None = None,
+        *,
+        fast: bool = True,
     ):
         self.estimator = estimator
+        self.fast = fast
         if thresholds is None:
             thresholds = estimator.thresholds_
         super().__init__(label_names, thresholds, metadata)
 
+    @property
+    def linear(self):
+        """The folded :class:`~emoclassic.fastpredict.LinearTextModel`, or ``None``.
+
+        Built once, on first use, from the fitted estimator.
+        """
+        if "_linear" not in self.__dict__:
+            from emoclassic.fastpredict import fold_linear
+
+            self._linear = fold_linear(self.estimator)
+        return self._linear
+
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Return an ``(n_texts, n_labels)`` array of probabilities."""
+        if self.fast and self.linear is not None:
+            return self.linear.predict_proba(texts)
         return positive_scores(self.estimator.predict_proba(list(texts)))
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_linear", None)  # derived from the estimator; rebuilt on demand
+        return state

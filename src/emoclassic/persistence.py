@@ -1,12 +1,13 @@
-"""Saving and loading models: a joblib file plus a JSON sidecar.
+"""Saving and loading models: a joblib (or skops) file plus a JSON sidecar.
 
-The joblib file holds a small dict (format marker, label list, thresholds,
+The model file holds a small dict (format marker, label list, thresholds,
 library versions, metadata and the estimator), so it describes itself; the
 sidecar ``<name>.json`` repeats the metadata for people and tools. Both are
 written atomically.
 
 Loading a joblib file runs pickle, which can execute code: only load models
-you trust.
+you trust. A ``.skops`` file (:mod:`emoclassic.safeio`) loads only an
+allow-list of types and is the format to use for models from elsewhere.
 """
 
 from __future__ import annotations
@@ -21,11 +22,21 @@ import numpy as np
 from emoclassic.atomic import atomic_path, atomic_write_text
 from emoclassic.errors import ModelError
 from emoclassic.model import EmotionModel, SklearnEmotionModel
+from emoclassic.safeio import dump_skops, is_skops_file, load_skops
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "library_versions", "load_model", "save_model"]
+__all__ = [
+    "FILE_FORMATS",
+    "FORMAT",
+    "FORMAT_VERSION",
+    "library_versions",
+    "load_model",
+    "save_model",
+]
 
 FORMAT = "emoclassic-model"
 FORMAT_VERSION = 1
+#: On-disk formats of :func:`save_model`; ``joblib`` is the default.
+FILE_FORMATS = ("joblib", "skops")
 
 
 def library_versions() -> dict[str, str]:
@@ -49,15 +60,20 @@ def sidecar_path(path: str | Path) -> Path:
     return Path(path).with_suffix(".json")
 
 
-def save_model(model: SklearnEmotionModel, path: str | Path) -> Path:
-    """Write ``model`` to ``path`` (joblib) and its sidecar, atomically.
+def save_model(
+    model: SklearnEmotionModel, path: str | Path, *, file_format: str | None = None
+) -> Path:
+    """Write ``model`` to ``path`` (joblib or skops) and its sidecar, atomically.
 
     Parameters
     ----------
     model : SklearnEmotionModel
         The fitted model.
     path : str or Path
-        Target file, conventionally ``models/NAME.joblib``.
+        Target file, conventionally ``models/NAME.joblib`` (or ``.skops``).
+    file_format : {"joblib", "skops"}, optional
+        Default: ``skops`` for a ``.skops`` path, else ``joblib``. skops files
+        load without pickle (see :mod:`emoclassic.safeio`).
 
     Returns
     -------
@@ -79,6 +95,9 @@ def save_model(model: SklearnEmotionModel, path: str | Path) -> Path:
     import joblib
 
     path = Path(path)
+    file_format = file_format or ("skops" if path.suffix == ".skops" else "joblib")
+    if file_format not in FILE_FORMATS:
+        raise ValueError(f"file_format must be one of {FILE_FORMATS}, got {file_format!r}")
     versions = library_versions()
     payload = {
         "format": FORMAT,
@@ -91,7 +110,10 @@ def save_model(model: SklearnEmotionModel, path: str | Path) -> Path:
         "estimator": model.estimator,
     }
     with atomic_path(path) as tmp:
-        joblib.dump(payload, tmp, compress=3)
+        if file_format == "skops":
+            dump_skops(payload, tmp)
+        else:
+            joblib.dump(payload, tmp, compress=3)
     sidecar = sidecar_path(path)
     atomic_write_text(sidecar, json.dumps(sidecar_dict(model, versions), indent=2) + "\n")
     return sidecar
@@ -116,7 +138,8 @@ def load_model(path: str | Path, *, allow_version_mismatch: bool = False) -> Emo
     Parameters
     ----------
     path : str or Path
-        A ``.joblib`` model file (or its ``.json`` sidecar).
+        A ``.joblib`` or ``.skops`` model file (or its ``.json`` sidecar).
+        skops files are checked against an allow-list of types first.
     allow_version_mismatch : bool, default=False
         Load a model saved under another scikit-learn minor version anyway.
         Predictions may then differ or fail.
@@ -130,16 +153,17 @@ def load_model(path: str | Path, *, allow_version_mismatch: bool = False) -> Emo
     ------
     ModelError
         One-line message when the file is missing, corrupt, not an emoclassic
-        model, has no label list, or comes from an incompatible version.
+        model, has no label list, comes from an incompatible version, or (skops)
+        names a type outside the allow-list.
     """
     path = Path(path)
-    if path.suffix == ".json" and path.with_suffix(".joblib").exists():
-        path = path.with_suffix(".joblib")
+    if path.suffix == ".json":
+        path = next((p for p in map(path.with_suffix, (".joblib", ".skops")) if p.exists()), path)
     if not path.exists():
         raise ModelError(f"{path}: no such model file")
     if path.is_dir():
         raise ModelError(f"{path}: is a folder, not an emoclassic model file")
-    payload = _read_payload(path)
+    payload = load_skops(path) if is_skops_file(path) else _read_payload(path)
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ModelError(f"{path}: not an emoclassic model file")
     if payload.get("format_version", 0) > FORMAT_VERSION:

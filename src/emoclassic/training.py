@@ -2,6 +2,13 @@
 
 The vectorizer is cached across grid candidates (``Pipeline(memory=...)``), so
 each fold's features are computed once rather than once per candidate.
+
+The search runs through joblib, so it can leave the machine: with
+``FitSettings(backend="dask")`` the candidate fits go to a Dask cluster
+(``scheduler=ADDRESS``, or a local cluster on 127.0.0.1). Any other registered
+joblib backend name works too, for example ``"ray"`` after
+``ray.util.joblib.register_ray()`` or ``"spark"`` after
+``joblibspark.register_spark()``.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ import numpy as np
 from sklearn.model_selection import GridSearchCV, KFold, ParameterGrid
 
 from emoclassic.datasets import EmotionDataset
-from emoclassic.errors import UsageError
+from emoclassic.errors import EmoclassicError, UsageError, require
 from emoclassic.model import SklearnEmotionModel
 from emoclassic.pipelines import Recipe, get_recipe
 from emoclassic.thresholds import PerLabelThresholdClassifier
@@ -50,6 +57,13 @@ class FitSettings:
         (``False``); ``None`` follows the recipe's ``search_by_default``.
     progress : bool or None, default=None
         Show a progress bar; ``None`` shows it only on a terminal.
+    backend : str or None, default=None
+        joblib backend of the grid search. ``None``: joblib's default (local
+        processes). ``"dask"``: a Dask cluster (needs the ``dask`` extra).
+        Another name: a backend registered with joblib beforehand.
+    scheduler : str or None, default=None
+        With ``backend="dask"``: the scheduler address (``tcp://host:8786``);
+        ``None`` starts a local cluster on 127.0.0.1 for the search.
     """
 
     scoring: str = "f1_micro"
@@ -58,6 +72,8 @@ class FitSettings:
     seed: int = 42
     search: bool | None = None
     progress: bool | None = None
+    backend: str | None = None
+    scheduler: str | None = None
 
     def __post_init__(self):
         if self.scoring not in SCORINGS:
@@ -66,6 +82,8 @@ class FitSettings:
             raise UsageError(f"--cv must be at least 2, got {self.cv}")
         if self.n_jobs == 0:
             raise UsageError("--n-jobs must not be 0 (use -1 for all cores)")
+        if self.scheduler is not None and self.backend != "dask":
+            raise UsageError("--scheduler needs --backend dask")
 
 
 def fit_model(
@@ -171,11 +189,15 @@ def _grid_search(pipeline, recipe: Recipe, train, settings: FitSettings):
             recipe.param_grid,
             scoring=settings.scoring,
             cv=folds,
-            n_jobs=settings.n_jobs,
+            n_jobs=settings.n_jobs if settings.backend is None else settings.n_jobs or -1,
             refit=True,
             error_score="raise",
         )
-        with _progress(total, settings.progress, "grid search"), _collapsed_fit_warnings():
+        with (
+            _joblib_backend(settings.backend, settings.scheduler),
+            _progress(total, settings.progress, "grid search"),
+            _collapsed_fit_warnings(),
+        ):
             search.fit(train.texts, train.labels)
         best = search.best_estimator_.set_params(memory=None)
     results = search.cv_results_
@@ -204,6 +226,47 @@ def _grid_search(pipeline, recipe: Recipe, train, settings: FitSettings):
         "candidates": candidates,
     }
     return best, summary
+
+
+@contextlib.contextmanager
+def _joblib_backend(backend: str | None, scheduler: str | None) -> Iterator[None]:
+    """Run the enclosed joblib calls on ``backend`` (``"dask"``: a Dask cluster)."""
+    if backend is None:
+        yield
+        return
+    from joblib import parallel_config
+
+    if backend != "dask":
+        with parallel_config(backend=backend):
+            yield
+        return
+    with _dask_client(scheduler) as client, parallel_config(backend="dask"):
+        logger.info("grid search on the Dask scheduler at %s", client.scheduler.address)
+        yield
+
+
+@contextlib.contextmanager
+def _dask_client(scheduler: str | None) -> Iterator:
+    """Connect a ``distributed.Client`` to ``scheduler``, or to a local cluster (127.0.0.1)."""
+    distributed = require("distributed", "dask")
+    if scheduler is None:
+        cluster = distributed.LocalCluster(
+            host="127.0.0.1",
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+        )
+        with cluster, distributed.Client(cluster) as client:
+            yield client
+        return
+    try:
+        client = distributed.Client(scheduler, timeout="10s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise EmoclassicError(
+            f"cannot reach the Dask scheduler at {scheduler} ({type(exc).__name__})"
+        ) from None
+    with client:
+        yield client
 
 
 @contextlib.contextmanager

@@ -42,7 +42,31 @@ def add_parser(subparsers) -> None:
     )
     parser.add_argument("--seed", type=int, default=42, help="random seed (default: 42)")
     parser.add_argument(
-        "--out", type=Path, default=None, help="model file (default: models/RECIPE.joblib)"
+        "--out",
+        type=Path,
+        default=None,
+        help="model file (default: models/RECIPE.joblib, or .skops with --format skops)",
+    )
+    parser.add_argument(
+        "--format",
+        choices=["joblib", "skops"],
+        default=None,
+        help="model file format: joblib (default; pickle, load only files you trust) or "
+        "skops (loads an allow-list of types only; needs the 'skops' extra)",
+    )
+    parser.add_argument(
+        "--backend",
+        choices=["loky", "dask"],
+        default="loky",
+        help="where the grid-search fits run: local processes (default) or a Dask cluster "
+        "(needs the 'dask' extra)",
+    )
+    parser.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (default with --backend dask: "
+        "a local cluster on 127.0.0.1)",
     )
     parser.add_argument(
         "--limit", type=positive_int, default=None, help="use only the first N training rows"
@@ -79,8 +103,14 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         search=args.search,
         progress=False if args.no_progress else None,
+        backend=None if args.backend == "loky" else args.backend,
+        scheduler=args.scheduler,
     )
-    out = args.out or Path("models") / f"{args.recipe}.joblib"
+    if args.format == "skops" or (args.out is not None and args.out.suffix == ".skops"):
+        from emoclassic.errors import require
+
+        require("skops.io", "skops")  # fail before the fit, not after
+    out = args.out or Path("models") / f"{args.recipe}.{args.format or 'joblib'}"
     dataset = load_data(args)
     if args.limit is not None:
         dataset = dataset.limit_train(args.limit)
@@ -128,6 +158,6 @@ def run(args: argparse.Namespace) -> int:
     if "test" in metrics:
         print(f"test macro-F1 (default rule): {metrics['test']['tuned']['macro_f1']:.4f}")
     model.metadata["metrics"] = metrics
-    sidecar = save_model(model, out)
+    sidecar = save_model(model, out, file_format=args.format)
     print(f"saved {out} (sidecar {sidecar})")
     return 0

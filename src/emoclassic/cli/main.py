@@ -13,10 +13,10 @@ import sys
 from collections.abc import Sequence
 
 from emoclassic import __version__
-from emoclassic.cli import _augment, _evaluate, _fit, _predict
+from emoclassic.cli import _augment, _evaluate, _explain, _fit, _predict, _serve
 from emoclassic.errors import EmoclassicError
 
-COMMANDS = (_fit, _evaluate, _predict, _augment)
+COMMANDS = (_fit, _evaluate, _predict, _augment, _explain, _serve)
 
 
 class OneLineErrorParser(argparse.ArgumentParser):

@@ -1,0 +1,166 @@
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.preprocessing import MaxAbsScaler
+from sklearn.svm import LinearSVC
+
+from conftest import LABELS, toy_split
+from emoclassic.fastpredict import SMALL_BATCH, fold_linear
+from emoclassic.model import SklearnEmotionModel
+from emoclassic.pipelines import make_best_pipeline, make_lr_pipeline, make_nb_pipeline
+from emoclassic.thresholds import PerLabelThresholdClassifier
+
+PROBES = [
+    "so happy today",
+    "angry and scared of the dark",
+    "nothing in the vocabulary here",
+    "",
+    "Happy HAPPY happy joy joy!",
+]
+
+
+def _assert_same_scores(pipe, texts, atol=1e-9):
+    fast = fold_linear(pipe)
+    assert fast is not None
+    expected = pipe.predict_proba(texts)
+    np.testing.assert_allclose(fast.predict_proba(texts), expected, rtol=0, atol=atol)
+    for text in texts[:50]:  # the single-text (dict) path
+        np.testing.assert_allclose(
+            fast.predict_proba([text]), pipe.predict_proba([text]), rtol=0, atol=atol
+        )
+    return fast
+
+
+@pytest.fixture(scope="module")
+def toy():
+    split = toy_split(4)
+    return split.texts, split.labels
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        make_lr_pipeline,
+        lambda: make_lr_pipeline(C=10.0, l1_ratio=1.0),
+        make_nb_pipeline,
+        lambda: Pipeline(
+            [
+                (
+                    "features",
+                    FeatureUnion(
+                        [
+                            ("word", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)),
+                            ("char", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4))),
+                            ("count", CountVectorizer(binary=True)),
+                        ],
+                        transformer_weights={"char": 0.5},
+                    ),
+                ),
+                ("clf", OneVsRestClassifier(LogisticRegression(max_iter=500))),
+            ]
+        ),
+        lambda: Pipeline(
+            [
+                ("tfidf", TfidfVectorizer(norm="l1", use_idf=False)),
+                ("clf", OneVsRestClassifier(LogisticRegression())),
+            ]
+        ),
+        lambda: make_best_pipeline(min_df=1),
+    ],
+    ids=["lr-l2", "lr-l1", "nb", "union", "l1-norm-no-idf", "best"],
+)
+def test_folded_scores_match_sklearn_on_toy_data(toy, build):
+    texts, labels = toy
+    pipe = build().fit(texts, labels)
+    fast = _assert_same_scores(pipe, [*PROBES, *texts], atol=1e-12)
+    assert fast.coef.shape == (len(fast.feature_names()), 3)
+    # float32 only where scikit-learn itself multiplies in float32 (the best recipe).
+    binary_coef = getattr(pipe[-1].estimators_[0], "coef_", np.zeros(1))
+    assert fast.coef.dtype == (np.float32 if binary_coef.dtype == np.float32 else np.float64)
+
+
+def test_decision_function_is_the_binary_models_log_odds(toy):
+    texts, labels = toy
+    pipe = make_lr_pipeline().fit(texts, labels)
+    fast = fold_linear(pipe)
+    X = pipe[0].transform(PROBES)
+    expected = np.column_stack([e.decision_function(X) for e in pipe[-1].estimators_])
+    np.testing.assert_allclose(fast.decision_function(PROBES), expected, rtol=0, atol=1e-12)
+    for k in (1, SMALL_BATCH, SMALL_BATCH + 1):  # both vectorisation paths
+        np.testing.assert_allclose(
+            fast.transform(texts[:k]).toarray(), pipe[0].transform(texts[:k]).toarray(), atol=1e-15
+        )
+
+
+@pytest.mark.filterwarnings("ignore:Label not 3 is present in all training examples")
+def test_constant_label_stays_exact(toy):
+    texts, labels = toy
+    labels = np.column_stack([labels, np.zeros(len(texts), np.uint8)])  # never positive
+    pipe = make_lr_pipeline().fit(texts, labels)
+    fast = _assert_same_scores(pipe, PROBES, atol=1e-12)
+    assert fast.intercept[-1] == -np.inf
+    assert fast.predict_proba(PROBES)[:, -1].tolist() == [0.0] * len(PROBES)
+
+
+def test_threshold_wrapper_and_emotion_model_use_the_fast_path(toy, monkeypatch):
+    texts, labels = toy
+    tuned = PerLabelThresholdClassifier(make_lr_pipeline().fit(texts, labels), cv="prefit")
+    tuned.fit(texts, labels)
+    model = SklearnEmotionModel(tuned, LABELS)
+    assert model.linear is not None and model.linear.kind == "logistic_regression"
+    slow = SklearnEmotionModel(tuned, LABELS, fast=False)
+    np.testing.assert_allclose(model.predict_proba(PROBES), slow.predict_proba(PROBES), atol=1e-12)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the scikit-learn path was used")
+
+    monkeypatch.setattr(type(tuned), "predict_proba", refuse)
+    model.predict_proba(PROBES)  # does not touch the estimator
+    copy = pickle.loads(pickle.dumps(model))
+    assert "_linear" not in copy.__dict__  # the folded copy is not stored
+    assert copy.predict_emotions(["so happy"]) == model.predict_emotions(["so happy"])
+
+
+@pytest.mark.parametrize(
+    "pipe",
+    [
+        Pipeline(
+            [
+                ("tfidf", TfidfVectorizer()),
+                ("scale", MaxAbsScaler()),
+                ("clf", OneVsRestClassifier(LogisticRegression())),
+            ]
+        ),
+        Pipeline([("tfidf", TfidfVectorizer()), ("clf", OneVsRestClassifier(LinearSVC()))]),
+    ],
+    ids=["three-steps", "svm"],
+)
+def test_unrecognised_structures_fall_back(toy, pipe):
+    texts, labels = toy
+    pipe.fit(texts, labels)
+    assert fold_linear(pipe) is None
+    model = SklearnEmotionModel(pipe, LABELS, [0.5] * 3)
+    assert model.linear is None
+    if hasattr(pipe, "predict_proba"):
+        np.testing.assert_array_equal(model.predict_proba(PROBES), pipe.predict_proba(PROBES))
+
+
+def test_goemotions_limit_model_matches_to_1e9():
+    from emoclassic.datasets import load_goemotions
+
+    ds = load_goemotions()
+    train = ds.train
+    for pipe in (
+        make_lr_pipeline(C=10.0, l1_ratio=0.0),
+        make_nb_pipeline(alpha=0.1),
+        make_best_pipeline(),
+    ):
+        pipe.fit(train.texts[:1500], train.labels[:1500])
+        _assert_same_scores(pipe, ds.validation.texts[:2000], atol=1e-9)
