@@ -166,7 +166,7 @@ def _fit_once(pipeline, train, n_jobs: int | None) -> None:
     parallel = "clf__n_jobs" in pipeline.get_params()
     if parallel:
         pipeline.set_params(clf__n_jobs=n_jobs)
-    with _collapsed_fit_warnings():
+    with _collapsed_fit_warnings(parallel=n_jobs not in (None, 1)):
         pipeline.fit(train.texts, train.labels)
     if parallel:
         pipeline.set_params(clf__n_jobs=None)
@@ -196,7 +196,9 @@ def _grid_search(pipeline, recipe: Recipe, train, settings: FitSettings):
         with (
             _joblib_backend(settings.backend, settings.scheduler),
             _progress(total, settings.progress, "grid search"),
-            _collapsed_fit_warnings(),
+            _collapsed_fit_warnings(
+                parallel=settings.backend is not None or settings.n_jobs not in (None, 1)
+            ),
         ):
             search.fit(train.texts, train.labels)
         best = search.best_estimator_.set_params(memory=None)
@@ -270,19 +272,24 @@ def _dask_client(scheduler: str | None) -> Iterator:
 
 
 @contextlib.contextmanager
-def _collapsed_fit_warnings() -> Iterator[None]:
+def _collapsed_fit_warnings(parallel: bool = False) -> Iterator[None]:
     """Collapse repetitive per-fit warnings into one log line each; re-raise the rest.
 
     Two warnings repeat once per label and fit: a solver stopping at
     ``max_iter`` (common for the l1 penalty at large C) and a label with no
-    positive example in a fold (common with ``--limit``).
+    positive example in a fold (common with ``--limit``). Fits in parallel
+    workers cannot be counted from here; scikit-learn passes the caller's
+    warning filters to its workers, so there they are silenced instead.
     """
     from sklearn.exceptions import ConvergenceWarning
 
+    action = "ignore" if parallel else "always"
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ConvergenceWarning)
-        warnings.filterwarnings("always", message=".*is present in all training examples")
+        warnings.simplefilter(action, ConvergenceWarning)
+        warnings.filterwarnings(action, message=".*is present in all training examples")
         yield
+    if parallel:
+        logger.debug("per-fit solver warnings of parallel fits are not shown (use --n-jobs 1)")
     not_converged = absent = 0
     for w in caught:
         if issubclass(w.category, ConvergenceWarning):
