@@ -303,3 +303,12 @@ def test_cli_errors_are_one_line(cli_run, tmp_path):
     )
     assert missing.returncode == 1 and missing.stderr.count("\n") == 1
     assert "cannot load the encoder" in missing.stderr
+
+
+def test_cli_defaults_are_the_library_defaults():
+    from dataclasses import fields
+
+    from emoclassic.cli._fit_transformer import DEFAULTS
+
+    library = {f.name: f.default for f in fields(TransformerSettings)}
+    assert {name: library[name] for name in DEFAULTS} == DEFAULTS

@@ -191,7 +191,8 @@ def fit_transformer(
     -------
     TransformerEmotionModel
         With the best epoch's weights, tuned thresholds and a ``metadata`` dict
-        (training settings, best epoch, validation AUC per epoch, fit seconds,
+        (training settings, best epoch, validation AUC per epoch, fit seconds
+        including the per-epoch validation scoring that early stopping needs,
         data fingerprint).
     """
     torch = require("torch", "transformer")
@@ -222,7 +223,9 @@ def fit_transformer(
         optimizer, int(settings.warmup_ratio * total_steps), total_steps
     )
     autocast_dtype = _autocast_dtype(device, torch)
-    scaler = torch.amp.GradScaler("cuda") if autocast_dtype == torch.float16 else None
+    train_step = _make_train_step(
+        model, optimizer, scheduler, loss_fn, device, autocast_dtype, settings.max_grad_norm
+    )
     generator = torch.Generator().manual_seed(settings.seed)
     pad_id = tokenizer.pad_token_id
     stopper = EarlyStopping(settings.patience)
@@ -242,28 +245,9 @@ def fit_transformer(
         for start in bar:
             rows = order[start : start + settings.batch_size]
             ids, mask = pad_batch([train_ids[i] for i in rows], pad_id)
-            batch_targets = targets[rows].to(device)
-            with torch.autocast(
-                device_type=device.split(":")[0],
-                dtype=autocast_dtype or torch.float32,
-                enabled=autocast_dtype is not None,
-            ):
-                logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
-            loss = loss_fn(logits.float(), batch_targets)
-            optimizer.zero_grad(set_to_none=True)
-            if scaler is not None:
-                scaler.scale(loss).backward()
-                scaler.unscale_(optimizer)
-                torch.nn.utils.clip_grad_norm_(model.parameters(), settings.max_grad_norm)
-                scaler.step(optimizer)
-                scaler.update()
-            else:
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), settings.max_grad_norm)
-                optimizer.step()
-            scheduler.step()
-            total_loss += loss.item() * len(rows)
-            bar.set_postfix(loss=f"{loss.item():.4f}")
+            loss = train_step(ids, mask, targets[rows])
+            total_loss += loss * len(rows)
+            bar.set_postfix(loss=f"{loss:.4f}")
         bar.close()
         val_scores = sigmoid(emotion_model.logits(val_ids, progress=settings.progress))
         auc = evaluate_scores(validation.labels, val_scores, dataset.label_names, 0.5).overall[
@@ -317,6 +301,44 @@ def fit_transformer(
         },
     }
     return emotion_model
+
+
+def _make_train_step(
+    model, optimizer, scheduler, loss_fn, device: str, autocast_dtype, max_grad_norm: float
+) -> Callable:
+    """Return ``step(input_ids, attention_mask, targets) -> loss``: one optimiser update.
+
+    Under fp16 autocast the loss is scaled (``GradScaler``); bf16 and float32
+    need no scaling. Gradients are clipped to ``max_grad_norm``.
+    """
+    import torch
+
+    scaler = torch.amp.GradScaler("cuda") if autocast_dtype == torch.float16 else None
+    device_type = device.split(":")[0]
+
+    def step(ids, mask, targets) -> float:
+        with torch.autocast(
+            device_type=device_type,
+            dtype=autocast_dtype or torch.float32,
+            enabled=autocast_dtype is not None,
+        ):
+            logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
+        loss = loss_fn(logits.float(), targets.to(device))
+        optimizer.zero_grad(set_to_none=True)
+        if scaler is not None:
+            scaler.scale(loss).backward()
+            scaler.unscale_(optimizer)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+            optimizer.step()
+        scheduler.step()
+        return float(loss.item())
+
+    return step
 
 
 def _make_loss(settings: TransformerSettings, dataset: EmotionDataset, torch):
