@@ -150,6 +150,10 @@ def test_early_stopping_stops_when_auc_does_not_improve(tiny_encoder, fitted):
     assert [e["best"] for e in meta["epochs"]] == [True, False, False]
     assert meta["best_epoch"] == 1 and meta["stopped_early"] is True
     assert len(set(meta["val_macro_roc_auc_per_epoch"])) == 1
+    # The head's bias starts at the log prior odds: anger 20, fear 24, joy 24 of 64 rows.
+    bias = model.model.classifier.out_proj.bias.detach().numpy()
+    expected = [np.log(20 / 44), np.log(24 / 40), np.log(24 / 40)]
+    np.testing.assert_allclose(bias, expected, rtol=1e-6)
 
 
 def test_loading_damaged_folders_fails_with_one_line(fitted, tmp_path):

@@ -1,6 +1,7 @@
 """Fine-tune a Hugging Face encoder for multi-label emotion classification.
 
-A plain PyTorch loop: AdamW with a linear warmup/decay schedule, dynamic
+A plain PyTorch loop: a new classification head whose bias starts at each
+label's log prior odds, AdamW with a linear warmup/decay schedule, dynamic
 padding, early stopping on the validation macro ROC-AUC (the best epoch's
 weights are kept), then per-label thresholds tuned on the validation split
 with :func:`emoclassic.thresholds.tune_thresholds`, the same code the
@@ -212,6 +213,7 @@ def fit_transformer(
         batch_size=settings.eval_batch_size,
         device=device,
     )
+    _init_head_bias(model, dataset.label_counts("train"), len(train), torch)
     loss_fn = _make_loss(settings, dataset, torch)
     train_ids = emotion_model.encode(train.texts)
     val_ids = emotion_model.encode(validation.texts)
@@ -339,6 +341,28 @@ def _make_train_step(
         return float(loss.item())
 
     return step
+
+
+def _init_head_bias(model, positives, n_rows: int, torch) -> None:
+    """Start the output layer's bias at each label's log prior odds.
+
+    A fresh head predicts 0.5 for every label, and with 28 rare labels the
+    first hundreds of steps would only push the scores down to the base rates.
+    Starting from ``log(p_j / (1 - p_j))``, with ``p_j`` the label's training
+    frequency clipped to [1e-4, 1 - 1e-4], spends those steps on the text
+    instead. The output layer is the last ``Linear`` with one output per label.
+    """
+    n_labels = len(positives)
+    heads = [
+        module
+        for module in model.modules()
+        if isinstance(module, torch.nn.Linear) and module.out_features == n_labels
+    ]
+    if not heads or heads[-1].bias is None:
+        return
+    prior = np.clip(np.asarray(positives, dtype=np.float64) / max(n_rows, 1), 1e-4, 1 - 1e-4)
+    with torch.no_grad():
+        heads[-1].bias.copy_(torch.as_tensor(np.log(prior / (1 - prior))))
 
 
 def _make_loss(settings: TransformerSettings, dataset: EmotionDataset, torch):
