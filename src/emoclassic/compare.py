@@ -142,12 +142,12 @@ def format_comparison(rows: Sequence[dict]) -> str:
     ...        "size_bytes": 2_000_000, "texts_per_s": 1000.0, "latency_p50_ms": 1.5,
     ...        "fit_seconds": 12.0}
     >>> print(format_comparison([row]).splitlines()[2])
-    lr     0.5000   0.6000   0.4000   0.5500  0.9000     2.0      1,000   1.00x    1.50     12.0
+    lr     0.5000   0.6000   0.4000   0.5500  0.9000     2.0      1,000    1.00x    1.50     12.0
     """
     width = max([len(r["model"]) for r in rows] + [5])
     header = (
         f"{'model':<{width}} {'macF1':>7} {'micF1':>8} {'macF1@.2':>8} {'micF1@.2':>8} "
-        f"{'macAUC':>7} {'MB':>7} {'texts/s':>10} {'speed':>7} {'p50 ms':>7} {'fit s':>8}"
+        f"{'macAUC':>7} {'MB':>7} {'texts/s':>10} {'speed':>8} {'p50 ms':>7} {'fit s':>8}"
     )
     lines = [header, "-" * len(header)]
     reference = rows[0]["texts_per_s"] if rows else 1.0
@@ -158,6 +158,17 @@ def format_comparison(rows: Sequence[dict]) -> str:
             f"{r['model']:<{width}} {r['tuned']['macro_f1']:7.4f} {r['tuned']['micro_f1']:8.4f} "
             f"{r['at_0.2']['macro_f1']:8.4f} {r['at_0.2']['micro_f1']:8.4f} "
             f"{r['macro_roc_auc']:7.4f} {size:>7} {r['texts_per_s']:10,.0f} "
-            f"{r['texts_per_s'] / reference:6.2f}x {r['latency_p50_ms']:7.2f} {fit:>8}"
+            f"{_ratio(r['texts_per_s'] / reference):>8} {r['latency_p50_ms']:7.2f} {fit:>8}"
         )
     return "\n".join(lines)
+
+
+def _ratio(value: float) -> str:
+    """``1.00x`` for ratios of 0.1 and more, ``1.4e-03x`` below, so none reads as 0.
+
+    Examples
+    --------
+    >>> _ratio(1.2866), _ratio(0.0014)
+    ('1.29x', '1.4e-03x')
+    """
+    return f"{value:.2f}x" if value >= 0.1 else f"{value:.1e}x"
