@@ -138,10 +138,12 @@ def load_model(path: str | Path, *, allow_version_mismatch: bool = False) -> Emo
     Parameters
     ----------
     path : str or Path
-        A ``.joblib`` or ``.skops`` model file (or its ``.json`` sidecar).
+        A ``.joblib`` or ``.skops`` model file (or its ``.json`` sidecar), or a
+        transformer model folder (see :mod:`emoclassic.transformer.saving`).
         skops files are checked against an allow-list of types first.
     allow_version_mismatch : bool, default=False
-        Load a model saved under another scikit-learn minor version anyway.
+        Load a model saved under another scikit-learn minor version (transformers
+        major version, for a transformer folder) anyway.
         Predictions may then differ or fail.
 
     Returns
@@ -161,8 +163,10 @@ def load_model(path: str | Path, *, allow_version_mismatch: bool = False) -> Emo
         path = next((p for p in map(path.with_suffix, (".joblib", ".skops")) if p.exists()), path)
     if not path.exists():
         raise ModelError(f"{path}: no such model file")
-    if path.is_dir():
-        raise ModelError(f"{path}: is a folder, not an emoclassic model file")
+    if path.is_dir():  # a transformer model folder (save_pretrained + emoclassic.json)
+        from emoclassic.transformer.saving import load_transformer_model
+
+        return load_transformer_model(path, allow_version_mismatch=allow_version_mismatch)
     payload = load_skops(path) if is_skops_file(path) else _read_payload(path)
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ModelError(f"{path}: not an emoclassic model file")

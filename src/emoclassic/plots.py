@@ -15,7 +15,7 @@ from emoclassic.atomic import atomic_path
 from emoclassic.errors import require
 from emoclassic.evaluation import EvaluationReport
 
-__all__ = ["write_evaluation_plots"]
+__all__ = ["write_evaluation_plots", "write_f1_comparison"]
 
 
 def write_evaluation_plots(
@@ -74,4 +74,41 @@ def _slug(name: str) -> str:
 def _save(fig, path: Path) -> Path:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=100)
+    return path
+
+
+def write_f1_comparison(rows: list[dict], path: str | Path) -> Path:
+    """Write a per-emotion F1 chart with one bar per model (PNG, atomic).
+
+    Parameters
+    ----------
+    rows : list of dict
+        Rows from :func:`emoclassic.compare.compare_models` (``model`` and
+        ``per_label_f1``).
+    path : str or Path
+        The PNG file to write.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    matplotlib = require("matplotlib", "plots")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = list(rows[0]["per_label_f1"])
+    positions = np.arange(len(labels))
+    height = 0.8 / len(rows)
+    fig, ax = plt.subplots(figsize=(8, max(4, 0.3 * len(labels) * max(1, len(rows) / 2))))
+    for i, row in enumerate(rows):
+        values = [row["per_label_f1"][label] for label in labels]
+        ax.barh(positions + i * height, values, height=height, label=row["model"])
+    ax.set_yticks(positions + height * (len(rows) - 1) / 2, labels)
+    ax.invert_yaxis()
+    ax.set(xlabel="F1 (each model's tuned thresholds)", xlim=(0, 1), title="F1 per emotion")
+    ax.legend(loc="lower right", fontsize="small")
+    fig.tight_layout()
+    path = _save(fig, Path(path))
+    plt.close(fig)
     return path

@@ -7,6 +7,12 @@ import sys
 from pathlib import Path
 
 from emoclassic.cli._common import add_data_arguments, load_data, n_jobs, positive_int
+from emoclassic.cli._fit_transformer import (
+    TRANSFORMER_RECIPES,
+    add_transformer_arguments,
+    check_no_transformer_options,
+    run_transformer,
+)
 
 RULES = (0.5, 0.2, "tuned")
 
@@ -22,9 +28,13 @@ def add_parser(subparsers) -> None:
         "the validation split, print metrics on validation and test, and save the model.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="recipes:\n"
-        + "\n".join(f"  {name:<8} {recipe.summary}" for name, recipe in RECIPES.items()),
+        + "\n".join(f"  {name:<8} {recipe.summary}" for name, recipe in RECIPES.items())
+        + "\n"
+        + "\n".join(f"  {name:<8} {summary}" for name, summary in TRANSFORMER_RECIPES.items()),
     )
-    parser.add_argument("recipe", choices=list(RECIPES), metavar="RECIPE", help="recipe name")
+    parser.add_argument(
+        "recipe", choices=[*RECIPES, *TRANSFORMER_RECIPES], metavar="RECIPE", help="recipe name"
+    )
     add_data_arguments(parser)
     parser.add_argument(
         "--scoring",
@@ -86,12 +96,15 @@ def add_parser(subparsers) -> None:
         help="fit the recipe's default parameters once (default for best)",
     )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_transformer_arguments(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Fit, report and save."""
-    from emoclassic.evaluation import evaluate_scores, format_overview
+    if args.recipe in TRANSFORMER_RECIPES:
+        return run_transformer(args)
+    check_no_transformer_options(args)
     from emoclassic.persistence import save_model
     from emoclassic.pipelines import get_recipe
     from emoclassic.training import FitSettings, fit_model
@@ -133,6 +146,17 @@ def run(args: argparse.Namespace) -> int:
         )
     print(f"fit time: {model.metadata['fit_seconds']:.1f} s")
 
+    metrics = report_metrics(model, dataset)
+    model.metadata["metrics"] = metrics
+    sidecar = save_model(model, out, file_format=args.format)
+    print(f"saved {out} (sidecar {sidecar})")
+    return 0
+
+
+def report_metrics(model, dataset) -> dict:
+    """Print the validation/test overview under each rule; return the metrics for the sidecar."""
+    from emoclassic.evaluation import evaluate_scores, format_overview
+
     rows, metrics = [], {}
     for split_name in ("validation", "test"):
         if split_name not in dataset.splits:
@@ -157,7 +181,4 @@ def run(args: argparse.Namespace) -> int:
     )
     if "test" in metrics:
         print(f"test macro-F1 (default rule): {metrics['test']['tuned']['macro_f1']:.4f}")
-    model.metadata["metrics"] = metrics
-    sidecar = save_model(model, out, file_format=args.format)
-    print(f"saved {out} (sidecar {sidecar})")
-    return 0
+    return metrics

@@ -13,10 +13,10 @@ import sys
 from collections.abc import Sequence
 
 from emoclassic import __version__
-from emoclassic.cli import _augment, _evaluate, _explain, _fit, _predict, _serve
+from emoclassic.cli import _augment, _compare, _evaluate, _explain, _fit, _predict, _serve
 from emoclassic.errors import EmoclassicError
 
-COMMANDS = (_fit, _evaluate, _predict, _augment, _explain, _serve)
+COMMANDS = (_fit, _evaluate, _predict, _augment, _explain, _serve, _compare)
 
 
 class OneLineErrorParser(argparse.ArgumentParser):

@@ -1,0 +1,160 @@
+"""``emoclassic fit distilroberta``: fine-tune a transformer comparator.
+
+The ``fit`` command dispatches here for the recipes in
+:data:`TRANSFORMER_RECIPES`; this module adds their options to the ``fit``
+parser and runs them. Everything heavy is imported inside :func:`run_transformer`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from emoclassic.cli._common import load_data, positive_int
+
+TRANSFORMER_RECIPES = {
+    "distilroberta": "fine-tuned transformer comparator (default distilroberta-base; "
+    "--model takes any encoder id or folder; needs the 'transformer' extra)",
+}
+
+DEFAULTS = {
+    "model": "distilroberta-base",
+    "epochs": 5,
+    "batch_size": 16,
+    "lr": 2e-5,
+    "loss": "bce",
+    "focal_gamma": 2.0,
+    "focal_alpha": 0.25,
+    "max_pos_weight": 30.0,
+    "max_length": 128,
+    "patience": 3,
+    "device": None,
+}
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    return value
+
+
+def _alpha(text: str) -> float | str:
+    if text.lower() == "none":
+        return "none"
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or 'none', got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value}")
+    return value
+
+
+def add_transformer_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options of the transformer recipes (all default to None = not given)."""
+    group = parser.add_argument_group("transformer options (fit distilroberta)")
+    group.add_argument(
+        "--model",
+        default=None,
+        help=f"Hugging Face encoder id or local folder (default: {DEFAULTS['model']})",
+    )
+    group.add_argument("--epochs", type=positive_int, default=None, help="maximum epochs (5)")
+    group.add_argument("--batch-size", type=positive_int, default=None, help="batch size (16)")
+    group.add_argument("--lr", type=_positive_float, default=None, help="AdamW peak lr (2e-5)")
+    group.add_argument(
+        "--loss",
+        choices=["bce", "pos_weight", "focal"],
+        default=None,
+        help="bce (default), pos_weight (neg/pos per label, capped) or focal",
+    )
+    group.add_argument("--focal-gamma", type=float, default=None, help="focal loss gamma (2.0)")
+    group.add_argument(
+        "--focal-alpha", type=_alpha, default=None, help="focal loss alpha or 'none' (0.25)"
+    )
+    group.add_argument(
+        "--max-pos-weight", type=_positive_float, default=None, help="pos_weight cap (30)"
+    )
+    group.add_argument(
+        "--max-length", type=positive_int, default=None, help="tokens kept per text (128)"
+    )
+    group.add_argument(
+        "--patience",
+        type=positive_int,
+        default=None,
+        help="stop after this many epochs without a better validation macro ROC-AUC (3)",
+    )
+    group.add_argument("--device", default=None, help="torch device (default: cuda if present)")
+
+
+def check_no_transformer_options(args: argparse.Namespace) -> None:
+    """Reject transformer options given to a classical recipe."""
+    from emoclassic.errors import UsageError
+
+    given = [name for name in DEFAULTS if getattr(args, name, None) is not None]
+    if given:
+        flag = "--" + given[0].replace("_", "-")
+        raise UsageError(f"{flag} applies to the transformer recipes only, not {args.recipe!r}")
+
+
+def settings_from_args(args: argparse.Namespace):
+    """Build :class:`~emoclassic.transformer.training.TransformerSettings` from the options."""
+    from emoclassic.transformer.training import TransformerSettings
+
+    values = {name: getattr(args, name) for name in DEFAULTS}
+    values = {name: DEFAULTS[name] if v is None else v for name, v in values.items()}
+    if values["focal_alpha"] == "none":
+        values["focal_alpha"] = None
+    return TransformerSettings(
+        **values, seed=args.seed, progress=False if args.no_progress else None
+    )
+
+
+def run_transformer(args: argparse.Namespace) -> int:
+    """Fine-tune, report and save."""
+    from emoclassic.cli._fit import report_metrics
+    from emoclassic.errors import require
+
+    require("torch", "transformer")
+    require("transformers", "transformer")
+    from emoclassic.transformer.saving import save_transformer_model
+    from emoclassic.transformer.training import fit_transformer
+
+    settings = settings_from_args(args)
+    out = args.out or Path("models") / args.recipe
+    dataset = load_data(args)
+    if args.limit is not None:
+        dataset = dataset.limit_train(args.limit)
+    print(dataset.summary())
+    for note in dataset.notes:
+        print(f"note: {note}")
+    print(
+        f"fine-tuning {settings.model!r}: up to {settings.epochs} epoch(s), batch "
+        f"{settings.batch_size}, lr {settings.lr:g}, loss {settings.loss}, max_length "
+        f"{settings.max_length}, early stopping on validation macro ROC-AUC "
+        f"(patience {settings.patience})"
+    )
+    sys.stdout.flush()
+
+    def on_epoch(entry: dict) -> None:
+        mark = "  (best)" if entry["best"] else ""
+        print(
+            f"epoch {entry['epoch']}: train loss {entry['train_loss']:.4f}, validation macro "
+            f"ROC-AUC {entry['val_macro_roc_auc']:.4f}, {entry['seconds']:.1f} s{mark}"
+        )
+        sys.stdout.flush()
+
+    model = fit_transformer(dataset, settings, on_epoch=on_epoch)
+    print(
+        f"best epoch: {model.metadata['best_epoch']}  device: {model.device} "
+        f"({model.metadata['precision']})"
+    )
+    print(f"fit time: {model.metadata['fit_seconds']:.1f} s")
+    model.metadata["metrics"] = report_metrics(model, dataset)
+    sidecar = save_transformer_model(model, out)
+    print(f"saved {out} (sidecar {sidecar})")
+    return 0
