@@ -16,7 +16,9 @@ def add_parser(subparsers) -> None:
         description="Subset accuracy, micro/macro precision, recall, F1 and ROC-AUC, and a "
         "per-emotion table, for a saved model on one split.",
     )
-    parser.add_argument("model", type=Path, help="saved model (.joblib)")
+    parser.add_argument(
+        "model", type=Path, help="saved model: a .joblib or .skops file, or a transformer folder"
+    )
     add_data_arguments(parser)
     parser.add_argument("--split", default="test", help="split to evaluate (default: test)")
     parser.add_argument(

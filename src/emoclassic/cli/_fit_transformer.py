@@ -117,8 +117,19 @@ def settings_from_args(args: argparse.Namespace):
 def run_transformer(args: argparse.Namespace) -> int:
     """Fine-tune, report and save."""
     from emoclassic.cli._fit import report_metrics
-    from emoclassic.errors import require
+    from emoclassic.errors import UsageError, require
 
+    classical_only = [
+        flag
+        for flag, given in (
+            ("--format", args.format is not None),
+            ("--backend", args.backend != "loky"),
+            ("--scheduler", args.scheduler is not None),
+        )
+        if given
+    ]
+    if classical_only:
+        raise UsageError(f"{', '.join(classical_only)} apply to the classical recipes only")
     require("torch", "transformer")
     require("transformers", "transformer")
     from emoclassic.transformer.saving import save_transformer_model

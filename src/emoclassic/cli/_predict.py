@@ -18,7 +18,9 @@ def add_parser(subparsers) -> None:
         "for example 'gratitude 0.93  approval 0.41'. Texts come from the arguments, "
         "--file (one per line) or standard input.",
     )
-    parser.add_argument("model", type=Path, help="saved model (.joblib)")
+    parser.add_argument(
+        "model", type=Path, help="saved model: a .joblib or .skops file, or a transformer folder"
+    )
     parser.add_argument("texts", nargs="*", metavar="TEXT", help="texts to classify")
     parser.add_argument("--file", type=Path, default=None, help="file with one text per line")
     parser.add_argument("--top-k", type=positive_int, default=None, help="at most K emotions")
