@@ -7,42 +7,17 @@ import os
 import sys
 from pathlib import Path
 
-from emoclassic.cli._common import add_data_arguments, load_data, positive_int
+from emoclassic.cli._common import (
+    add_data_arguments,
+    load_data,
+    non_negative_float,
+    positive_float,
+    positive_int,
+    share,
+    share_or_one,
+)
 
 DEFAULT_OUT = Path("data") / "goemotions-augmented"
-
-
-def share(text: str) -> float:
-    """Argparse type: a share strictly between 0 and 1."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    """Argparse type: a number above 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0.0:
-        raise argparse.ArgumentTypeError(f"must be above 0, got {value}")
-    return value
-
-
-def non_negative_float(text: str) -> float:
-    """Argparse type: a number of at least 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value >= 0.0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
 
 
 def add_parser(subparsers) -> None:
@@ -154,14 +129,6 @@ def add_parser(subparsers) -> None:
     output.add_argument("--private", action="store_true", help="make the Hub repo private")
     output.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(run=run)
-
-
-def share_or_one(text: str) -> float:
-    """Argparse type: a number in (0, 1]."""
-    value = positive_float(text)
-    if value > 1.0:
-        raise argparse.ArgumentTypeError(f"must be at most 1, got {value}")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 
 
 def positive_int(text: str) -> int:
@@ -29,19 +30,53 @@ def n_jobs(text: str) -> int:
     return value
 
 
+def bounded_float(requirement: str, accept: Callable[[float], bool]) -> Callable[[str], float]:
+    """Make an argparse type for a number that must satisfy ``accept``.
+
+    Parameters
+    ----------
+    requirement : str
+        What ``accept`` demands, for the error message ("above 0").
+    accept : callable
+        Returns whether a parsed number is allowed.
+
+    Returns
+    -------
+    callable
+        ``parse(text) -> float`` raising :class:`argparse.ArgumentTypeError`.
+
+    Examples
+    --------
+    >>> bounded_float("above 0", lambda v: v > 0)("2.5")
+    2.5
+    >>> bounded_float("above 0", lambda v: v > 0)("-1")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: must be above 0, got -1.0
+    """
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not accept(value):
+            raise argparse.ArgumentTypeError(f"must be {requirement}, got {value}")
+        return value
+
+    return parse
+
+
+probability = bounded_float("between 0 and 1", lambda v: 0.0 <= v <= 1.0)
+share = bounded_float("between 0 and 1 (exclusive)", lambda v: 0.0 < v < 1.0)
+share_or_one = bounded_float("above 0 and at most 1", lambda v: 0.0 < v <= 1.0)
+positive_float = bounded_float("above 0", lambda v: v > 0.0)
+non_negative_float = bounded_float("0 or more", lambda v: v >= 0.0)
+
+
 def threshold(text: str) -> float | str:
     """Argparse type: ``tuned`` or a probability cut-off in [0, 1]."""
-    if text == "tuned":
-        return text
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected 'tuned' or a number between 0 and 1, got {text!r}"
-        ) from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value}")
-    return value
+    return text if text == "tuned" else probability(text)
 
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:

@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from emoclassic.cli._common import load_data, positive_int
+from emoclassic.cli._common import load_data, positive_float, positive_int
 
 TRANSFORMER_RECIPES = {
     "distilroberta": "fine-tuned transformer comparator (default distilroberta-base; "
@@ -31,16 +31,6 @@ DEFAULTS = {
     "patience": 3,
     "device": None,
 }
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
-    return value
 
 
 def _alpha(text: str) -> float | str:
@@ -65,7 +55,7 @@ def add_transformer_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--epochs", type=positive_int, default=None, help="maximum epochs (5)")
     group.add_argument("--batch-size", type=positive_int, default=None, help="batch size (16)")
-    group.add_argument("--lr", type=_positive_float, default=None, help="AdamW peak lr (2e-5)")
+    group.add_argument("--lr", type=positive_float, default=None, help="AdamW peak lr (2e-5)")
     group.add_argument(
         "--loss",
         choices=["bce", "pos_weight", "focal"],
@@ -77,7 +67,7 @@ def add_transformer_arguments(parser: argparse.ArgumentParser) -> None:
         "--focal-alpha", type=_alpha, default=None, help="focal loss alpha or 'none' (0.25)"
     )
     group.add_argument(
-        "--max-pos-weight", type=_positive_float, default=None, help="pos_weight cap (30)"
+        "--max-pos-weight", type=positive_float, default=None, help="pos_weight cap (30)"
     )
     group.add_argument(
         "--max-length", type=positive_int, default=None, help="tokens kept per text (128)"
@@ -129,7 +119,8 @@ def run_transformer(args: argparse.Namespace) -> int:
         if given
     ]
     if classical_only:
-        raise UsageError(f"{', '.join(classical_only)} apply to the classical recipes only")
+        verb = "applies" if len(classical_only) == 1 else "apply"
+        raise UsageError(f"{', '.join(classical_only)} {verb} to the classical recipes only")
     require("torch", "transformer")
     require("transformers", "transformer")
     from emoclassic.transformer.saving import save_transformer_model
