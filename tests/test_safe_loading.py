@@ -139,3 +139,25 @@ def test_cli_fit_format_skops_then_predict(csv_folder, tmp_path):
         f"emoclassic: error: {path}: refusing to load untrusted types: "
         "os.PerLabelThresholdClassifier (the file was not written by emoclassic, or was altered)\n"
     )
+
+
+def test_skops_model_with_a_label_absent_from_training(tmp_path):
+    import numpy as np
+
+    from conftest import LABELS, toy_split
+    from emoclassic.datasets import EmotionDataset, EmotionSplit
+    from emoclassic.persistence import load_model, save_model
+    from emoclassic.training import FitSettings, fit_model
+
+    train = toy_split(4)
+    labels = train.labels.copy()
+    labels[:, 0] = 0  # "anger" never occurs: one-vs-rest keeps a _ConstantPredictor
+    ds = EmotionDataset(LABELS, {"train": EmotionSplit(train.texts, labels), "validation": train})
+    model = fit_model("lr", ds, FitSettings(progress=False, search=False))
+    path = tmp_path / "lr.skops"
+    save_model(model, path, file_format="skops")
+    loaded = load_model(path)
+    np.testing.assert_array_equal(
+        loaded.predict_proba(["so happy"]), model.predict_proba(["so happy"])
+    )
+    assert loaded.thresholds[0] == 0.5  # constant scores keep the default cut-off

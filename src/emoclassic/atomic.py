@@ -13,6 +13,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from emoclassic.errors import EmoclassicError, UsageError
+
 __all__ = ["atomic_path", "atomic_write_text"]
 
 
@@ -38,23 +40,31 @@ def atomic_path(target: str | Path, *, directory: bool = False) -> Iterator[Path
     b'ok'
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    prefix = f".{target.name}.tmp-"
     if directory:
-        tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=target.parent))
-    else:
-        fd, name = tempfile.mkstemp(prefix=prefix, dir=target.parent)
-        os.close(fd)
-        tmp = Path(name)
+        _check_replaceable_folder(target)
+    elif target.is_dir():
+        raise UsageError(f"{target}: is a folder; give a file path")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        prefix = f".{target.name}.tmp-"
+        if directory:
+            tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=target.parent))
+        else:
+            fd, name = tempfile.mkstemp(prefix=prefix, dir=target.parent)
+            os.close(fd)
+            tmp = Path(name)
+    except OSError as exc:
+        raise EmoclassicError(f"{target}: cannot be written ({exc.strerror or exc})") from None
     try:
         yield tmp
         if directory and target.exists():
+            tmp.chmod(0o755)
             old = target.with_name(f".{target.name}.old-{os.getpid()}")
             os.replace(target, old)
             os.replace(tmp, target)
             shutil.rmtree(old, ignore_errors=True)
         else:
-            tmp.chmod(0o644)
+            tmp.chmod(0o755 if directory else 0o644)
             os.replace(tmp, target)
     except BaseException:
         if tmp.is_dir():
@@ -62,6 +72,22 @@ def atomic_path(target: str | Path, *, directory: bool = False) -> Iterator[Path
         else:
             tmp.unlink(missing_ok=True)
         raise
+
+
+#: Files that mark a folder as emoclassic output, which a new run may replace.
+REPLACEABLE_MARKERS = ("emoclassic.json", "dataset_dict.json")
+
+
+def _check_replaceable_folder(target: Path) -> None:
+    """Refuse to replace a file, or a non-empty folder that emoclassic did not write."""
+    if target.exists() and not target.is_dir():
+        raise UsageError(f"{target}: exists and is not a folder")
+    if target.is_dir() and any(target.iterdir()):
+        if not any((target / marker).exists() for marker in REPLACEABLE_MARKERS):
+            raise UsageError(
+                f"{target}: is a non-empty folder that emoclassic did not write; "
+                "choose another output path"
+            )
 
 
 def atomic_write_text(target: str | Path, text: str) -> None:

@@ -22,6 +22,8 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "emoclassic.features.SortedCSR",
     "emoclassic.nblr.NBLogisticBlend",
     "emoclassic.thresholds.PerLabelThresholdClassifier",
+    # One-vs-rest keeps this for a label that is constant in the training data.
+    "sklearn.multiclass._ConstantPredictor",
 )
 
 

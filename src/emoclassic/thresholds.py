@@ -36,7 +36,8 @@ def tune_thresholds(
     scores : array-like of shape (n_samples, n_labels)
         Scores (for example probabilities) for the same rows.
     default : float, default=0.5
-        Cut-off for labels with no positive row in ``y_true``.
+        Cut-off for labels with no positive row in ``y_true`` or with the same
+        score on every row (a label the model never learned).
 
     Returns
     -------
@@ -64,8 +65,8 @@ def tune_thresholds(
     best_f1 = np.zeros(n_labels)
     for j in range(n_labels):
         positives = int(y_true[:, j].sum())
-        if positives == 0:
-            continue
+        if positives == 0 or np.ptp(scores[:, j]) == 0:
+            continue  # nothing to separate: keep the default cut-off
         order = np.argsort(-scores[:, j], kind="stable")
         ranked = scores[order, j]
         true_positives = np.cumsum(y_true[order, j] > 0)

@@ -293,9 +293,9 @@ def _any_hit(queries: list[str], choices: list[str], cutoff: float) -> np.ndarra
     from rapidfuzz import fuzz, process
 
     scores = process.cdist(
-        queries, choices, scorer=fuzz.ratio, score_cutoff=cutoff, dtype=np.uint8, workers=1
+        queries, choices, scorer=fuzz.ratio, score_cutoff=cutoff, dtype=np.float32, workers=1
     )
-    return scores.max(axis=1) >= cutoff
+    return (scores >= cutoff).any(axis=1)
 
 
 @dataclass(frozen=True)

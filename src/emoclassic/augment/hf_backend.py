@@ -19,7 +19,7 @@ class HFGenerator:
     The model loads when the generator is created, so a wrong model id fails
     at once with one :class:`~emoclassic.augment.backend.GenerationError`
     line. On a machine with a CUDA GPU it runs there in bfloat16 (float16
-    where bf16 is unsupported), placed by ``device_map="auto"``; otherwise on
+    where bf16 is unsupported), moved there with ``.to(device)``; otherwise on
     the CPU in float32. Prompts are generated in batches with left padding
     (decoder-only models continue from the right end of each row).
 
@@ -110,17 +110,19 @@ class HFGenerator:
             ).to(self.device)
             if self.temperature > 0:
                 sampling = {"do_sample": True, "temperature": self.temperature, "top_p": self.top_p}
-            else:
+                per_prompt = n
+            else:  # greedy decoding has one answer per prompt; the loop accepts fewer
                 sampling = {"do_sample": False}
+                per_prompt = 1
             with torch.inference_mode():
                 output = self.model.generate(
                     **encoded,
                     **sampling,
                     max_new_tokens=self.max_new_tokens,
-                    num_return_sequences=n,
+                    num_return_sequences=per_prompt,
                     pad_token_id=self.tokenizer.pad_token_id,
                 )
             new_tokens = output[:, encoded["input_ids"].shape[1] :]
             texts = self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
-            results += [texts[i * n : (i + 1) * n] for i in range(len(chunk))]
+            results += [texts[i * per_prompt : (i + 1) * per_prompt] for i in range(len(chunk))]
         return results

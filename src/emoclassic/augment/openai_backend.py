@@ -8,6 +8,7 @@ needs no extra package.
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import time
@@ -128,10 +129,12 @@ class OpenAIGenerator:
                 listing = json.loads(response.read().decode("utf-8"))
         except urllib.error.HTTPError:
             return  # the server answers; some servers have no /models route
-        except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise GenerationError(f"cannot reach the server at {self.base_url}: {reason}") from None
         except (json.JSONDecodeError, UnicodeDecodeError):
+            return
+        except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as exc:
+            reason = getattr(exc, "reason", None) or type(exc).__name__
+            raise GenerationError(f"cannot reach the server at {self.base_url}: {reason}") from None
+        if not isinstance(listing, dict):
             return
         served = [m.get("id") for m in listing.get("data", []) if isinstance(m, dict)]
         if served and self.model not in served:
@@ -210,6 +213,9 @@ class OpenAIGenerator:
             raise RequestFailed(f"no answer within {self.timeout:g} s", retry=True) from None
         except (urllib.error.URLError, OSError) as exc:
             raise RequestFailed(f"{getattr(exc, 'reason', exc)}", retry=True) from None
+        except http.client.HTTPException as exc:
+            reason = f"broken HTTP response ({type(exc).__name__})"
+            raise RequestFailed(reason, retry=True) from None
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise RequestFailed("the server sent a response that is not JSON", retry=True) from None
         try:

@@ -190,4 +190,6 @@ class TransformerEmotionModel(EmotionModel):
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Return an ``(n_texts, n_labels)`` array of sigmoid scores in [0, 1]."""
+        if len(texts) == 0:
+            return np.zeros((0, len(self.label_names)))
         return sigmoid(self.logits(self.encode(texts)))
