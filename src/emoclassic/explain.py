@@ -156,23 +156,36 @@ def explain_linear(
         weights = linear.coef[idx, j]
         terms = values * weights
         order = np.argsort(-terms, kind="stable")
+        contributions = [
+            Contribution(str(names[idx[k]]), float(values[k]), float(weights[k]), float(terms[k]))
+            for k in order
+        ]
         explained.append(
-            EmotionExplanation(
-                label=model.label_names[j],
-                score=float(scores[j]),
-                threshold=float(model.thresholds[j]),
-                predicted=bool(scores[j] >= model.thresholds[j]),
-                intercept=float(linear.intercept[j]),
-                decision=float(decision[j]),
-                contributions=[
-                    Contribution(
-                        str(names[idx[k]]), float(values[k]), float(weights[k]), float(terms[k])
-                    )
-                    for k in order
-                ],
+            _explanation(
+                model, scores, j, float(linear.intercept[j]), float(decision[j]), contributions
             )
         )
     return Explanation(text, "linear", explained)
+
+
+def _explanation(
+    model: EmotionModel,
+    scores: np.ndarray,
+    j: int,
+    intercept: float,
+    decision: float,
+    contributions: list[Contribution],
+) -> EmotionExplanation:
+    """Explanation of emotion ``j``: its score against its threshold, plus the terms."""
+    return EmotionExplanation(
+        label=model.label_names[j],
+        score=float(scores[j]),
+        threshold=float(model.thresholds[j]),
+        predicted=bool(scores[j] >= model.thresholds[j]),
+        intercept=intercept,
+        decision=decision,
+        contributions=contributions,
+    )
 
 
 def global_features(model: EmotionModel, k: int = 10) -> dict[str, dict[str, list]]:
@@ -260,16 +273,9 @@ def explain_lime(
         terms = sorted(result.as_list(label=j), key=lambda pair: -pair[1])
         local = result.local_pred
         decision = float(np.ravel(local[j] if isinstance(local, dict) else local)[0])
+        contributions = [Contribution(word, 1.0, float(w), float(w)) for word, w in terms]
         explained.append(
-            EmotionExplanation(
-                label=model.label_names[j],
-                score=float(scores[j]),
-                threshold=float(model.thresholds[j]),
-                predicted=bool(scores[j] >= model.thresholds[j]),
-                intercept=float(result.intercept[j]),
-                decision=decision,
-                contributions=[Contribution(word, 1.0, float(w), float(w)) for word, w in terms],
-            )
+            _explanation(model, scores, j, float(result.intercept[j]), decision, contributions)
         )
     return Explanation(text, "lime", explained)
 

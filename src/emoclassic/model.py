@@ -12,7 +12,7 @@ import numpy as np
 
 from emoclassic.thresholds import positive_scores
 
-__all__ = ["EmotionModel", "SklearnEmotionModel"]
+__all__ = ["EmotionModel", "SklearnEmotionModel", "rank_emotions"]
 
 
 class EmotionModel:
@@ -93,13 +93,43 @@ class EmotionModel:
             ``(label, score)`` pairs sorted by descending score.
         """
         scores = self.predict_proba(texts)
-        cutoffs = self.resolve_thresholds(threshold)
-        results = []
-        for row in scores:
-            order = np.argsort(-row, kind="stable")
-            kept = [(self.label_names[j], float(row[j])) for j in order if row[j] >= cutoffs[j]]
-            results.append(kept[:top_k] if top_k is not None else kept)
-        return results
+        return rank_emotions(scores, self.resolve_thresholds(threshold), self.label_names, top_k)
+
+
+def rank_emotions(
+    scores: np.ndarray,
+    cutoffs: np.ndarray,
+    label_names: Sequence[str],
+    top_k: int | None = None,
+) -> list[list[tuple[str, float]]]:
+    """Per row, the ``(label, score)`` pairs at or above their cut-off, highest first.
+
+    Parameters
+    ----------
+    scores : ndarray of shape (n_texts, n_labels)
+        Scores of each text.
+    cutoffs : ndarray of shape (n_labels,)
+        Per-label cut-offs (``-inf`` keeps every label).
+    label_names : sequence of str
+        Names of the score columns.
+    top_k : int, optional
+        Keep at most this many pairs per row.
+
+    Returns
+    -------
+    list of list of (str, float)
+
+    Examples
+    --------
+    >>> rank_emotions(np.array([[0.2, 0.9, 0.6]]), np.array([0.5, 0.5, 0.5]), ["a", "b", "c"])
+    [[('b', 0.9), ('c', 0.6)]]
+    """
+    order = np.argsort(-scores, axis=1, kind="stable")
+    results = []
+    for row, ranking in zip(np.asarray(scores).tolist(), order.tolist(), strict=True):
+        kept = [(label_names[j], row[j]) for j in ranking if row[j] >= cutoffs[j]]
+        results.append(kept[:top_k] if top_k is not None else kept)
+    return results
 
 
 class SklearnEmotionModel(EmotionModel):

@@ -196,13 +196,18 @@ def create_app(model: "EmotionModel", limits: ServeLimits | None = None, *, name
 def _predictions(scores: "np.ndarray", cutoffs: "np.ndarray", labels, top_k: int | None) -> list:
     import numpy as np
 
-    order = np.argsort(-scores, axis=1, kind="stable")
-    results = []
-    for row, ranking in zip(scores.tolist(), order.tolist(), strict=True):
-        ranked = [{"label": labels[j], "score": row[j]} for j in ranking]
-        kept = [item for item, j in zip(ranked, ranking, strict=True) if row[j] >= cutoffs[j]]
-        results.append({"emotions": kept[:top_k] if top_k else kept, "scores": ranked})
-    return results
+    from emoclassic.model import rank_emotions
+
+    kept = rank_emotions(scores, cutoffs, labels, top_k)
+    ranked = rank_emotions(scores, np.full(len(labels), -np.inf), labels)
+    return [
+        {"emotions": _as_dicts(above), "scores": _as_dicts(every)}
+        for above, every in zip(kept, ranked, strict=True)
+    ]
+
+
+def _as_dicts(pairs: list[tuple[str, float]]) -> list[dict]:
+    return [{"label": label, "score": score} for label, score in pairs]
 
 
 def _summarise(errors: list[dict]) -> str:
