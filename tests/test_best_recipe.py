@@ -22,16 +22,16 @@ def test_sklearn_common_checks(estimator, check):
     check(estimator)
 
 
-def test_blend_folds_both_models_into_one_weight_vector():
+@pytest.mark.parametrize("dual", [True, False])
+def test_blend_folds_both_models_into_one_weight_vector(dual):
     rng = np.random.RandomState(0)
     X = sp.random(80, 12, density=0.3, random_state=rng, format="csr")
     y = (np.asarray(X[:, :3].sum(axis=1)).ravel() > 0.4).astype(int)
-    blend = NBLogisticBlend(nb_weight=0.25, random_state=0).fit(X, y)
-    plain = LogisticRegression(solver="liblinear", random_state=0, max_iter=1000).fit(X, y)
+    blend = NBLogisticBlend(nb_weight=0.25, dual=dual, random_state=0).fit(X, y)
+    settings = {"solver": "liblinear", "random_state": 0, "max_iter": 1000, "dual": dual}
+    plain = LogisticRegression(**settings).fit(X, y)
     ratio = log_count_ratio(X, y)
-    nb = LogisticRegression(solver="liblinear", random_state=0, max_iter=1000).fit(
-        sp.csr_matrix(X.multiply(ratio)), y
-    )
+    nb = LogisticRegression(**settings).fit(sp.csr_matrix(X.multiply(ratio)), y)
     expected = 0.75 * plain.decision_function(X) + 0.25 * nb.decision_function(
         sp.csr_matrix(X.multiply(ratio))
     )

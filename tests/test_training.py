@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sklearn.model_selection import KFold, cross_val_predict
 
 from emoclassic.datasets import EmotionDataset, EmotionSplit
 from emoclassic.errors import UsageError
+from emoclassic.pipelines import get_recipe
 from emoclassic.thresholds import PerLabelThresholdClassifier, tune_thresholds
 from emoclassic.training import FitSettings, fit_model
 
@@ -18,9 +20,68 @@ def test_thresholds_come_from_validation_and_never_from_test(toy_dataset):
     np.testing.assert_array_equal(model.thresholds, expected)
     # Replacing the test split (other texts, inverted labels) changes nothing.
     test = toy_dataset.test
-    scrambled = EmotionSplit([t[::-1] for t in test.texts], 1 - test.labels)
-    other = EmotionDataset(toy_dataset.label_names, {**toy_dataset.splits, "test": scrambled})
+    other = EmotionDataset(
+        toy_dataset.label_names, {**toy_dataset.splits, "test": _scrambled(test)}
+    )
     np.testing.assert_array_equal(fit_model("lr", other, settings).thresholds, model.thresholds)
+
+
+def _scrambled(split: EmotionSplit) -> EmotionSplit:
+    """Other texts and inverted labels: any use of this split would change a model."""
+    return EmotionSplit([t[::-1] for t in split.texts], 1 - split.labels)
+
+
+def test_out_of_fold_thresholds_use_train_only(toy_dataset):
+    settings = FitSettings(
+        progress=False, search=False, threshold_folds=2, thresholds_from="cross-validation"
+    )
+    model = fit_model("lr", toy_dataset, settings)
+    train = toy_dataset.train
+    folds = KFold(2, shuffle=True, random_state=settings.seed)
+    held_out = cross_val_predict(
+        get_recipe("lr").make(random_state=settings.seed),
+        train.texts,
+        train.labels,
+        cv=folds,
+        method="predict_proba",
+    )
+    expected, _ = tune_thresholds(train.labels, held_out)
+    np.testing.assert_allclose(model.thresholds, expected)
+    assert model.metadata["thresholds_from"] == "cross-validation"
+    assert "2-fold out-of-fold predictions" in model.metadata["decision_rule"]
+    # The final estimator is refitted on all training rows.
+    refit = get_recipe("lr").make(random_state=settings.seed).fit(train.texts, train.labels)
+    np.testing.assert_allclose(
+        model.predict_proba(train.texts[:5]), refit.predict_proba(train.texts[:5])
+    )
+    # Neither the validation nor the test split takes part.
+    splits = {
+        **toy_dataset.splits,
+        "validation": _scrambled(toy_dataset.validation),
+        "test": _scrambled(toy_dataset.test),
+    }
+    other = EmotionDataset(toy_dataset.label_names, splits)
+    np.testing.assert_array_equal(fit_model("lr", other, settings).thresholds, model.thresholds)
+
+
+def test_out_of_fold_thresholds_after_grid_search(toy_dataset):
+    settings = FitSettings(
+        progress=False, cv=2, threshold_folds=3, thresholds_from="cross-validation"
+    )
+    model = fit_model("nb", toy_dataset, settings)
+    assert "3-fold out-of-fold predictions" in model.metadata["decision_rule"]
+    best = model.metadata["best_params"]
+    fitted = model.estimator.estimator_.get_params()
+    assert {name: fitted[name] for name in best} == best
+    assert model.metadata["search"]["refit_seconds"] is None  # no wasted refit
+    assert model.estimator.estimator_.memory is None
+
+
+def test_best_recipe_tunes_thresholds_out_of_fold_by_default(toy_dataset):
+    model = fit_model("best", toy_dataset, FitSettings(progress=False, threshold_folds=2))
+    assert model.metadata["thresholds_from"] == "cross-validation"
+    lr = fit_model("lr", toy_dataset, FitSettings(progress=False, cv=2, search=False))
+    assert lr.metadata["thresholds_from"] == "validation"
 
 
 def test_grid_search_metadata(toy_dataset):
@@ -44,8 +105,24 @@ def test_parallel_grid_search_matches_sequential(toy_dataset):
 
 @pytest.mark.parametrize(
     "kwargs, message",
-    [({"scoring": "accuracy"}, "unknown scoring"), ({"cv": 1}, "at least 2"), ({"n_jobs": 0}, "0")],
+    [
+        ({"scoring": "accuracy"}, "unknown scoring"),
+        ({"cv": 1}, "at least 2"),
+        ({"n_jobs": 0}, "0"),
+        ({"thresholds_from": "test"}, "unknown threshold source"),
+        ({"threshold_folds": 1}, "at least 2"),
+    ],
 )
 def test_bad_settings(kwargs, message):
     with pytest.raises(UsageError, match=message):
         FitSettings(**kwargs)
+
+
+def test_too_few_rows_for_the_threshold_folds(toy_dataset):
+    small = toy_dataset.limit_train(4)
+    settings = FitSettings(progress=False, search=False, threshold_folds=5)
+    with pytest.raises(
+        UsageError, match=r"4 training rows cannot be split into 5 folds \(--threshold-folds\)"
+    ):
+        fit_model("best", small, settings)
+    fit_model("lr", small, FitSettings(progress=False, search=False, threshold_folds=5))

@@ -201,6 +201,10 @@ class Recipe:
     search_by_default : bool, default=True
         Whether ``fit`` runs the grid unless told otherwise (``--search`` /
         ``--no-search``).
+    thresholds_from : {"validation", "cross-validation"}, default="validation"
+        Where ``fit`` chooses the per-label thresholds unless told otherwise
+        (``--thresholds-from``): the validation split, or out-of-fold
+        predictions on the training split.
     """
 
     name: str
@@ -208,6 +212,7 @@ class Recipe:
     build: Callable[..., Pipeline]
     param_grid: dict[str, list] = field(default_factory=dict)
     search_by_default: bool = True
+    thresholds_from: str = "validation"
 
     def make(self, random_state: int = 42) -> Pipeline:
         """Build a fresh, unfitted pipeline."""
@@ -227,6 +232,7 @@ RECIPES: dict[str, Recipe] = {
             "clf__estimator__nb_weight": [0.0, 0.5],
         },
         search_by_default=False,
+        thresholds_from="cross-validation",
     ),
     "lr": Recipe(
         name="lr",

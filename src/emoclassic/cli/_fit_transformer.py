@@ -115,6 +115,8 @@ def run_transformer(args: argparse.Namespace) -> int:
             ("--format", args.format is not None),
             ("--backend", args.backend != "loky"),
             ("--scheduler", args.scheduler is not None),
+            ("--thresholds-from", args.thresholds_from is not None),
+            ("--threshold-folds", args.threshold_folds != 5),
         )
         if given
     ]
