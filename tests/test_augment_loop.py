@@ -13,6 +13,7 @@ from emoclassic.augment.cache import GenerationCache
 from emoclassic.augment.loop import (
     STOP_ALL_REACHED,
     STOP_ITERATIONS,
+    STOP_NO_SOURCE,
     STOP_STALL,
     AugmentSettings,
     augment_split,
@@ -185,3 +186,12 @@ def test_uneven_sample_counts_are_grouped_by_n():
     assert np.array_equal(
         np.bincount([r.source_row - 97 for r in result.kept], minlength=3), [3, 3, 3]
     )
+
+
+def test_minority_labels_without_rows_are_not_reported_as_reached(caplog):
+    backend = FakeBackend()
+    result = run(backend, dataset=skewed_dataset(n_rare=0))  # rare and other: 0 rows each
+    assert [m.name for m in result.minority] == ["rare", "other"]
+    assert result.stop_reason == STOP_NO_SOURCE and result.iterations == 0
+    assert backend.produced == 0 and result.kept == []
+    assert "label 'rare' has no training row to rephrase; skipped" in caplog.text

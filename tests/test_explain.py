@@ -206,3 +206,27 @@ def test_cli_usage_errors(saved, tmp_path, args, message):
     result = run_cli("explain", str(saved), *args, cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr == f"emoclassic: error: {message}\n"
+
+
+def _reject_constant(name):
+    raise ValueError(f"invalid JSON constant {name}")
+
+
+def test_cli_constant_label_gives_valid_json_and_a_finite_sum(tmp_path):
+    texts = ["so happy", "so sad", "happy day", "sad day"] * 3
+    labels = [[1, 0, 0], [0, 1, 0], [1, 0, 0], [0, 1, 0]] * 3  # the third label never occurs
+    with pytest.warns(UserWarning, match="present in all training examples"):
+        pipe = make_lr_pipeline().fit(texts, labels)
+    path = tmp_path / "constant.joblib"
+    save_model(SklearnEmotionModel(pipe, LABELS, [0.5, 0.5, 0.5], {}), path)
+    constant = LABELS[2]
+    result = run_cli(
+        "explain", str(path), "happy day", "--emotion", constant, "--json", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    emotion = json.loads(result.stdout, parse_constant=_reject_constant)["emotions"][0]
+    assert emotion["label"] == constant and emotion["score"] == 0.0
+    assert emotion["decision"] is None and emotion["intercept"] is None
+    table = run_cli("explain", str(path), "happy day", "--emotion", constant, cwd=tmp_path)
+    assert "decision -inf = intercept -inf + features +0.0000" in table.stdout
+    assert "nan" not in table.stdout

@@ -191,6 +191,26 @@ def test_missing_transformer_extra_is_one_line(monkeypatch, capsys, tmp_path):
     assert not (tmp_path / "m").exists()
 
 
+@pytest.mark.parametrize("existing", ["file", "foreign folder"])
+def test_unusable_out_path_fails_before_training(existing, monkeypatch, capsys, tmp_path):
+    import emoclassic.transformer.training as training
+
+    def never(*args, **kwargs):
+        raise AssertionError("training started")
+
+    monkeypatch.setattr(training, "fit_transformer", never)
+    out = tmp_path / "taken"
+    if existing == "file":
+        out.write_text("keep me")
+    else:
+        out.mkdir()
+        (out / "notes.txt").write_text("keep me")
+    assert main(["fit", "distilroberta", "--out", str(out), "--limit", "10"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(out) in err
+    assert (out.read_text() if existing == "file" else (out / "notes.txt").read_text()) == "keep me"
+
+
 def test_transformer_options_are_rejected_for_classical_recipes(capsys):
     assert main(["fit", "lr", "--epochs", "2"]) == 2
     assert "--epochs applies to the transformer recipes only" in capsys.readouterr().err

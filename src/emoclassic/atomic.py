@@ -15,7 +15,7 @@ from pathlib import Path
 
 from emoclassic.errors import EmoclassicError, UsageError
 
-__all__ = ["atomic_path", "atomic_write_text"]
+__all__ = ["atomic_path", "atomic_write_text", "check_replaceable_folder"]
 
 
 @contextlib.contextmanager
@@ -41,7 +41,7 @@ def atomic_path(target: str | Path, *, directory: bool = False) -> Iterator[Path
     """
     target = Path(target)
     if directory:
-        _check_replaceable_folder(target)
+        check_replaceable_folder(target)
     elif target.is_dir():
         raise UsageError(f"{target}: is a folder; give a file path")
     try:
@@ -78,8 +78,13 @@ def atomic_path(target: str | Path, *, directory: bool = False) -> Iterator[Path
 REPLACEABLE_MARKERS = ("emoclassic.json", "dataset_dict.json")
 
 
-def _check_replaceable_folder(target: Path) -> None:
-    """Refuse to replace a file, or a non-empty folder that emoclassic did not write."""
+def check_replaceable_folder(target: str | Path) -> None:
+    """Refuse to replace a file, or a non-empty folder that emoclassic did not write.
+
+    :func:`atomic_path` runs this check itself; call it early to fail before
+    long work rather than after it.
+    """
+    target = Path(target)
     if target.exists() and not target.is_dir():
         raise UsageError(f"{target}: exists and is not a folder")
     if target.is_dir() and any(target.iterdir()):

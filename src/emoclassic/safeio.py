@@ -24,6 +24,8 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "emoclassic.thresholds.PerLabelThresholdClassifier",
     # One-vs-rest keeps this for a label that is constant in the training data.
     "sklearn.multiclass._ConstantPredictor",
+    # The fold splitter of out-of-fold thresholds (``cv`` of the threshold classifier).
+    "sklearn.model_selection._split.KFold",
 )
 
 

@@ -36,6 +36,7 @@ from emoclassic.errors import UsageError
 __all__ = [
     "STOP_ALL_REACHED",
     "STOP_ITERATIONS",
+    "STOP_NO_SOURCE",
     "STOP_STALL",
     "AugmentResult",
     "AugmentSettings",
@@ -47,6 +48,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 STOP_ALL_REACHED = "every minority label reached the threshold share"
+STOP_NO_SOURCE = "no minority label has a training row to rephrase"
 STOP_ITERATIONS = "the iteration limit was reached"
 STOP_STALL = "an iteration kept nothing (stall)"
 
@@ -213,7 +215,7 @@ def augment_split(
     for iteration in range(1, settings.max_iterations + 1):
         active = [m for m in usable if counts[m.index] / n_rows < threshold]
         if not active:
-            result.stop_reason = STOP_ALL_REACHED
+            result.stop_reason = STOP_ALL_REACHED if usable else STOP_NO_SOURCE
             break
         result.iterations = iteration
         requests = []

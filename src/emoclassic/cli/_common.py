@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Callable
 
@@ -109,6 +110,21 @@ def load_data(args: argparse.Namespace):
 
 
 def print_json(payload) -> None:
-    """Print ``payload`` as indented JSON on stdout."""
-    json.dump(payload, sys.stdout, indent=2, ensure_ascii=False)
+    """Print ``payload`` as indented, strictly valid JSON on stdout.
+
+    JSON has no infinity or NaN: such numbers (the log-odds of a label that was
+    constant in training is infinite) are written as ``null``.
+    """
+    json.dump(_finite(payload), sys.stdout, indent=2, ensure_ascii=False, allow_nan=False)
     sys.stdout.write("\n")
+
+
+def _finite(value):
+    """``value`` with every non-finite float (in nested dicts, lists, tuples) replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value

@@ -99,7 +99,7 @@ def _print_table(explanation, k: int) -> None:
         print(
             f"{emotion.label}: score {emotion.score:.4f} (threshold {emotion.threshold:.4f}, "
             f"{mark}); decision {emotion.decision:+.4f} = intercept {emotion.intercept:+.4f} "
-            f"+ features {emotion.decision - emotion.intercept:+.4f} ({unit})"
+            f"+ features {sum(c.contribution for c in emotion.contributions):+.4f} ({unit})"
         )
         positive, negative = emotion.top(k)
         if not positive and not negative:

@@ -106,6 +106,7 @@ def settings_from_args(args: argparse.Namespace):
 
 def run_transformer(args: argparse.Namespace) -> int:
     """Fine-tune, report and save."""
+    from emoclassic.atomic import check_replaceable_folder
     from emoclassic.cli._fit import report_metrics
     from emoclassic.errors import UsageError, require
 
@@ -130,6 +131,7 @@ def run_transformer(args: argparse.Namespace) -> int:
 
     settings = settings_from_args(args)
     out = args.out or Path("models") / args.recipe
+    check_replaceable_folder(out)  # fail now, not after training
     dataset = load_data(args)
     if args.limit is not None:
         dataset = dataset.limit_train(args.limit)
