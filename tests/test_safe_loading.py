@@ -49,7 +49,11 @@ def test_skops_round_trip_gives_identical_scores(fitted, tmp_path):
     # Only allow-listed emoclassic types are beyond skops' own defaults.
     expected = {"emoclassic.thresholds.PerLabelThresholdClassifier"}
     if fitted.metadata["recipe"] == "best":
-        expected |= {"emoclassic.features.SortedCSR", "emoclassic.nblr.NBLogisticBlend"}
+        expected |= {
+            "emoclassic.features.SortedCSR",
+            "emoclassic.nblr.NBLogisticBlend",
+            "sklearn.model_selection._split.KFold",  # folds of the out-of-fold thresholds
+        }
     assert set(sio.get_untrusted_types(file=path)) == expected <= set(TRUSTED_TYPES)
 
 
