@@ -197,3 +197,55 @@ def test_missing_extra_is_one_line(model, monkeypatch, capsys):
     assert main(["serve", str(path)]) == 1
     err = capsys.readouterr().err.strip()
     assert err == "emoclassic: error: this feature needs 'uvicorn': pip install 'emoclassic[serve]'"
+
+
+def test_busy_port_is_one_line_before_the_banner(model, capsys):
+    from emoclassic.cli.main import main
+
+    _, path = model
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", str(path), "--port", str(port)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""  # no "serving ..." banner for a server that never started
+    assert captured.err.startswith(f"emoclassic: error: cannot listen on 127.0.0.1:{port} (")
+    assert captured.err.count("\n") == 1
+
+
+def test_a_slow_model_does_not_block_health():
+    import asyncio
+    import threading
+
+    import httpx
+    import numpy as np
+
+    from emoclassic.model import EmotionModel
+    from emoclassic.server import create_app
+
+    release = threading.Event()
+
+    class SlowModel(EmotionModel):
+        """Scores only once the test lets it: a stand-in for a transformer's forward pass."""
+
+        def predict_proba(self, texts):
+            if not release.wait(10):
+                raise TimeoutError("never released")
+            return np.full((len(texts), len(self.label_names)), 0.9)
+
+    app = create_app(SlowModel(LABELS, [0.5] * len(LABELS)))
+
+    async def scenario():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            pending = asyncio.create_task(client.post("/predict", json={"texts": ["hi"]}))
+            await asyncio.sleep(0.1)  # the prediction is now waiting inside the model
+            health = await asyncio.wait_for(client.get("/health"), timeout=5)
+            release.set()
+            return health, await pending
+
+    health, predicted = asyncio.run(scenario())
+    assert health.status_code == 200
+    assert predicted.status_code == 200
+    assert len(predicted.json()["predictions"][0]["emotions"]) == len(LABELS)

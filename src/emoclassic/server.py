@@ -12,9 +12,10 @@
 Every error is a JSON object ``{"error": "one line", "detail": ...}``: 422 for
 malformed JSON, wrong types, empty lists or empty texts; 413 when the body,
 the batch or a text is over its limit. The model is loaded once by the
-caller; small batches are scored on the event loop (the fast path takes a
-fraction of a millisecond), larger ones in the thread pool so that the
-server keeps answering.
+caller. Small batches for a model with the fast linear path are scored on
+the event loop (a fraction of a millisecond); everything else (larger
+batches, a transformer, any other model) in the thread pool, so that the
+server keeps answering ``/health`` while a slow model works.
 """
 
 # No ``from __future__ import annotations`` here: FastAPI reads the endpoint
@@ -96,6 +97,8 @@ def create_app(model: "EmotionModel", limits: ServeLimits | None = None, *, name
 
     limits = limits or ServeLimits()
     labels = list(model.label_names)
+    # Only the folded linear path is fast enough to run on the event loop.
+    inline = bool(getattr(model, "fast", False)) and getattr(model, "linear", None) is not None
 
     class PredictRequest(BaseModel):
         model_config = ConfigDict(extra="forbid")
@@ -183,7 +186,7 @@ def create_app(model: "EmotionModel", limits: ServeLimits | None = None, *, name
                 )
             if not text.strip():
                 raise HTTPException(422, f"texts[{i}] is empty")
-        if len(texts) <= INLINE_BATCH:
+        if inline and len(texts) <= INLINE_BATCH:
             scores = model.predict_proba(texts)
         else:
             scores = await run_in_threadpool(model.predict_proba, texts)

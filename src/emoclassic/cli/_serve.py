@@ -64,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
     model = load_model(args.model, allow_version_mismatch=args.allow_version_mismatch)
     limits = ServeLimits(args.max_batch, args.max_text_chars, args.max_body_bytes)
     app = create_app(model, limits, name=args.model.name)
+    _check_address(args.host, args.port)
     print(f"serving {args.model} on http://{args.host}:{args.port} (docs: /docs)", flush=True)
     # uvicorn handles SIGINT/SIGTERM itself: it stops accepting connections, finishes
     # open requests, restores the previous handlers and re-raises the signal. For
@@ -82,3 +83,20 @@ def run(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, previous)
     print("stopped", flush=True)
     return 0
+
+
+def _check_address(host: str, port: int) -> None:
+    """Fail with one line, before the banner, when ``host:port`` cannot be listened on."""
+    import socket
+
+    from emoclassic.errors import EmoclassicError
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, kind, proto, _, address = infos[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise EmoclassicError(f"cannot listen on {host}:{port} ({reason})") from None
