@@ -109,3 +109,12 @@ def test_ovr_of_blend_is_a_plain_sklearn_estimator():
         word_char_tfidf(min_df=1).fit_transform(split.texts), split.labels
     )
     assert len(ovr.estimators_) == 3
+
+
+def test_dual_and_primal_solvers_find_the_same_model():
+    rng = np.random.RandomState(1)
+    X = sp.random(60, 300, density=0.05, random_state=rng, format="csr")  # more features than rows
+    y = (np.asarray(X[:, :20].sum(axis=1)).ravel() > 0.2).astype(int)
+    dual = NBLogisticBlend(dual=True, random_state=0).fit(X, y)
+    primal = NBLogisticBlend(dual=False, random_state=0).fit(X, y)
+    np.testing.assert_allclose(dual.decision_function(X), primal.decision_function(X), atol=1e-3)
