@@ -156,6 +156,64 @@ def test_early_stopping_stops_when_auc_does_not_improve(tiny_encoder, fitted):
     np.testing.assert_allclose(bias, expected, rtol=1e-6)
 
 
+def _epochs_without_times(model) -> list[dict]:
+    return [{k: v for k, v in e.items() if k != "seconds"} for e in model.metadata["epochs"]]
+
+
+@pytest.mark.parametrize(
+    "lr, stop_after",
+    [(1e-3, 1), (1e-12, 2)],  # 1e-12: only epoch 1 is best, so the checkpoint keeps its weights
+)
+def test_an_interrupted_run_resumes_to_the_same_model(
+    tiny_encoder, fitted, tmp_path, lr, stop_after
+):
+    dataset = fitted[0]
+    settings = TransformerSettings(
+        model=str(tiny_encoder), epochs=3, patience=5, batch_size=8, lr=lr, progress=False,
+        device="cpu",
+    )  # fmt: skip
+    straight = fit_transformer(dataset, settings)
+    checkpoint = tmp_path / "run.checkpoint"
+
+    def interrupt(entry):
+        if entry["epoch"] == stop_after:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        fit_transformer(dataset, settings, on_epoch=interrupt, checkpoint=checkpoint)
+    assert checkpoint.exists()
+    seen = []
+    resumed = fit_transformer(dataset, settings, on_epoch=seen.append, checkpoint=checkpoint)
+    assert [e["epoch"] for e in seen] == list(range(stop_after + 1, 4))
+    assert resumed.metadata["resumed_after_epoch"] == stop_after
+    assert straight.metadata["resumed_after_epoch"] == 0
+    assert _epochs_without_times(resumed) == _epochs_without_times(straight)
+    assert resumed.metadata["best_epoch"] == straight.metadata["best_epoch"]
+    texts = dataset.test.texts
+    np.testing.assert_allclose(
+        resumed.predict_proba(texts), straight.predict_proba(texts), atol=1e-6
+    )
+    np.testing.assert_allclose(resumed.thresholds, straight.thresholds, atol=1e-6)
+
+
+def test_a_checkpoint_of_another_run_or_a_damaged_one_is_refused(tiny_encoder, fitted, tmp_path):
+    dataset = fitted[0]
+    settings = TransformerSettings(
+        model=str(tiny_encoder), epochs=1, batch_size=8, lr=1e-3, progress=False, device="cpu"
+    )
+    checkpoint = tmp_path / "run.checkpoint"
+    fit_transformer(dataset, settings, checkpoint=checkpoint)
+    other = TransformerSettings(
+        model=str(tiny_encoder), epochs=1, batch_size=8, lr=5e-4, progress=False, device="cpu"
+    )
+    with pytest.raises(UsageError, match=r"checkpoint of another run \(lr differ\)"):
+        fit_transformer(dataset, other, checkpoint=checkpoint)
+    assert checkpoint.exists()  # nothing lost
+    checkpoint.write_bytes(b"not a checkpoint")
+    with pytest.raises(ModelError, match="not a readable checkpoint"):
+        fit_transformer(dataset, settings, checkpoint=checkpoint)
+
+
 def test_loading_damaged_folders_fails_with_one_line(fitted, tmp_path):
     _, _, folder = fitted
     empty = tmp_path / "empty"
@@ -249,6 +307,8 @@ def test_cli_fit_prints_metrics_and_saves_a_folder(cli_run):
     assert set(sidecar["metrics"]["test"]) == {"0.5", "0.2", "tuned"}
     assert sidecar["best_epoch"] == 1 and sidecar["fit_seconds"] > 0
     assert not [p for p in (work / "models").iterdir() if p.name.startswith(".")]
+    assert "checkpoint after every epoch" in stdout
+    assert not (work / "models" / "distilroberta.checkpoint").exists()  # removed once saved
 
 
 def test_cli_evaluate_matches_the_fit_metrics(cli_run):

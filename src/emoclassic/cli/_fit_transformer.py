@@ -132,6 +132,7 @@ def run_transformer(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     out = args.out or Path("models") / args.recipe
     check_replaceable_folder(out)  # fail now, not after training
+    checkpoint = out.with_name(out.name + ".checkpoint")
     dataset = load_data(args)
     if args.limit is not None:
         dataset = dataset.limit_train(args.limit)
@@ -154,7 +155,12 @@ def run_transformer(args: argparse.Namespace) -> int:
         )
         sys.stdout.flush()
 
-    model = fit_transformer(dataset, settings, on_epoch=on_epoch)
+    if checkpoint.exists():
+        print(f"resuming from {checkpoint} (delete it to start over)")
+    else:
+        print(f"checkpoint after every epoch: {checkpoint} (rerun the command to resume)")
+    sys.stdout.flush()
+    model = fit_transformer(dataset, settings, on_epoch=on_epoch, checkpoint=checkpoint)
     print(
         f"best epoch: {model.metadata['best_epoch']}  device: {model.device} "
         f"({model.metadata['precision']})"
@@ -162,5 +168,6 @@ def run_transformer(args: argparse.Namespace) -> int:
     print(f"fit time: {model.metadata['fit_seconds']:.1f} s")
     model.metadata["metrics"] = report_metrics(model, dataset)
     sidecar = save_transformer_model(model, out)
+    checkpoint.unlink(missing_ok=True)  # the finished model replaces it
     print(f"saved {out} (sidecar {sidecar})")
     return 0

@@ -57,6 +57,32 @@ class EarlyStopping:
         self.epochs_without_improvement += 1
         return False
 
+    def state(self) -> dict:
+        """Return the record as plain values, for a checkpoint (see :meth:`restore`).
+
+        Examples
+        --------
+        >>> stopper = EarlyStopping(patience=2)
+        >>> _ = [stopper.update(s) for s in (0.6, 0.5)]
+        >>> again = EarlyStopping(patience=2)
+        >>> again.restore(stopper.state())
+        >>> again.update(0.55), again.should_stop, again.best_epoch
+        (False, True, 1)
+        """
+        return {
+            "best_score": self.best_score,
+            "best_epoch": self.best_epoch,
+            "history": list(self.history),
+            "epochs_without_improvement": self.epochs_without_improvement,
+        }
+
+    def restore(self, state: dict) -> None:
+        """Continue from a record made by :meth:`state`."""
+        self.best_score = float(state["best_score"])
+        self.best_epoch = state["best_epoch"]
+        self.history = [float(score) for score in state["history"]]
+        self.epochs_without_improvement = int(state["epochs_without_improvement"])
+
     @property
     def should_stop(self) -> bool:
         """Whether ``patience`` epochs in a row have not improved."""

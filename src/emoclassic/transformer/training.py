@@ -16,6 +16,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -23,6 +24,7 @@ from emoclassic.datasets import EmotionDataset
 from emoclassic.errors import ModelError, UsageError, require
 from emoclassic.evaluation import evaluate_scores
 from emoclassic.thresholds import tune_thresholds
+from emoclassic.transformer.checkpoint import load_checkpoint, run_key, save_checkpoint
 from emoclassic.transformer.losses import (
     DEFAULT_FOCAL_ALPHA,
     DEFAULT_FOCAL_GAMMA,
@@ -175,6 +177,7 @@ def fit_transformer(
     settings: TransformerSettings | None = None,
     *,
     on_epoch: Callable[[dict], None] | None = None,
+    checkpoint: str | Path | None = None,
 ) -> TransformerEmotionModel:
     """Fine-tune on ``dataset.train``; stop early and tune thresholds on validation.
 
@@ -187,6 +190,12 @@ def fit_transformer(
     on_epoch : callable, optional
         Called after each epoch with ``{"epoch", "train_loss", "val_macro_roc_auc",
         "best", "seconds"}`` (the CLI prints it).
+    checkpoint : str or Path, optional
+        File written after every epoch (see
+        :mod:`emoclassic.transformer.checkpoint`). When it exists at the start,
+        training resumes after its last epoch; settings or data that differ
+        from the checkpoint's are refused. The caller deletes it once the
+        model is saved.
 
     Returns
     -------
@@ -194,7 +203,7 @@ def fit_transformer(
         With the best epoch's weights, tuned thresholds and a ``metadata`` dict
         (training settings, best epoch, validation AUC per epoch, fit seconds
         including the per-epoch validation scoring that early stopping needs,
-        data fingerprint).
+        data fingerprint, ``resumed_after_epoch``).
     """
     torch = require("torch", "transformer")
     transformers = require("transformers", "transformer")
@@ -232,8 +241,31 @@ def fit_transformer(
     pad_id = tokenizer.pad_token_id
     stopper = EarlyStopping(settings.patience)
     best_state, best_val_scores, epochs_log = None, None, []
-    started = time.perf_counter()
-    for epoch in range(1, settings.epochs + 1):
+    key = run_key(settings, dataset.fingerprint())
+    state = load_checkpoint(checkpoint, key) if checkpoint is not None else None
+    done, seconds_before = 0, 0.0
+    if state is not None:
+        done, seconds_before = state["epoch"], state["fit_seconds"]
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        generator.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        if state["cuda_rng"] is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
+        stopper.restore(state["stopper"])
+        epochs_log = state["epochs"]
+        val_scores = state["val_scores"].numpy()
+        if state["best_is_last"]:
+            best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+            best_val_scores = val_scores
+        elif state["best_state"] is not None:
+            best_state, best_val_scores = state["best_state"], state["best_val_scores"].numpy()
+        logger.info("resuming from %s after epoch %d", checkpoint, done)
+    started = time.perf_counter() - seconds_before
+    for epoch in range(done + 1, settings.epochs + 1):
+        if stopper.should_stop:
+            break
         epoch_started = time.perf_counter()
         model.train()
         order = torch.randperm(len(train_ids), generator=generator).tolist()
@@ -268,6 +300,31 @@ def fit_transformer(
         }
         epochs_log.append(entry)
         logger.info("epoch %s", entry)
+        if checkpoint is not None:
+            save_checkpoint(
+                checkpoint,
+                {
+                    "key": key,
+                    "epoch": epoch,
+                    "fit_seconds": time.perf_counter() - started,
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "generator": generator.get_state(),
+                    "torch_rng": torch.get_rng_state(),
+                    "cuda_rng": torch.cuda.get_rng_state_all()
+                    if torch.cuda.is_available()
+                    else None,
+                    "stopper": stopper.state(),
+                    "epochs": epochs_log,
+                    "val_scores": torch.as_tensor(val_scores),
+                    "best_is_last": improved,
+                    "best_state": None if improved else best_state,
+                    "best_val_scores": None
+                    if improved or best_val_scores is None
+                    else torch.as_tensor(best_val_scores),
+                },
+            )
         if on_epoch is not None:
             on_epoch(entry)
         if stopper.should_stop:
@@ -290,6 +347,7 @@ def fit_transformer(
         "epochs": epochs_log,
         "val_macro_roc_auc_per_epoch": [e["val_macro_roc_auc"] for e in epochs_log],
         "fit_seconds": round(fit_seconds, 3),
+        "resumed_after_epoch": done,
         "decision_rule": "per-label thresholds tuned on the validation split (max F1 per label)",
         "threshold_validation_f1": [round(float(v), 6) for v in threshold_f1],
         "seed": settings.seed,
