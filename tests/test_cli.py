@@ -28,6 +28,7 @@ def test_fit_lr_on_bundled_data(lr_model):
     assert "best parameters: {'clf__estimator__C'" in stdout
     for rule in ("0.5", "0.2", "tuned"):
         assert f"test        {rule}" in stdout
+    assert "per-label thresholds: the validation split" in stdout
     assert "default decision rule: per-label thresholds tuned on the validation split" in stdout
     sidecar = json.loads(path.with_suffix(".json").read_text())
     assert sidecar["search"]["cv"] == 2 and len(sidecar["search"]["candidates"]) == 6
@@ -178,5 +179,6 @@ def test_fit_best_on_a_non_english_semeval_layout(tmp_path):
     result = run_cli("fit", "best", "--data", "de", "--n-jobs", "1", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "with its default parameters (no grid search)" in result.stdout
+    assert "per-label thresholds: 5-fold out-of-fold predictions on train" in result.stdout
     predicted = run_cli("predict", "models/best.joblib", "ich bin so wütend!!", cwd=tmp_path)
     assert predicted.stdout.split()[0] == "wut"

@@ -159,6 +159,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"fitting recipe {args.recipe!r} (grid scored by {args.scoring}, {args.cv}-fold CV)")
     else:
         print(f"fitting recipe {args.recipe!r} with its default parameters (no grid search)")
+    if (args.thresholds_from or recipe.thresholds_from) == "cross-validation":
+        print(
+            f"per-label thresholds: {args.threshold_folds}-fold out-of-fold predictions on "
+            f"train ({args.threshold_folds} extra fits)"
+        )
+    else:
+        print("per-label thresholds: the validation split")
     sys.stdout.flush()
     model = fit_model(args.recipe, dataset, settings)
     search = model.metadata["search"]
