@@ -74,7 +74,8 @@ class NBLogisticBlend(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         liblinear iterations per fit.
     dual : bool, default=True
         Solve liblinear's dual problem: the same l2-penalised model, found
-        2-4x faster when there are more features than samples (TF-IDF n-grams).
+        faster when there are more features than samples (TF-IDF n-grams):
+        1.74x over GoEmotions' 28 emotions (``pipelines/bench_solver.py``).
     random_state : int, RandomState instance or None, default=None
         Seed of liblinear's coordinate descent.
 
