@@ -160,6 +160,31 @@ class EmotionDataset:
             digest.update(np.ascontiguousarray(split.labels, dtype=np.uint8).tobytes())
         return digest.hexdigest()[:16]
 
+    def provenance(self) -> dict:
+        """Return what a model's sidecar records about its data.
+
+        Returns
+        -------
+        dict
+            ``source``, ``fingerprint`` (see :meth:`fingerprint`), ``sizes`` of
+            every split and the ``train_label_counts`` by label name.
+
+        Examples
+        --------
+        >>> split = EmotionSplit(["yay", "oh no"], np.array([[1, 0], [0, 1]], dtype=np.uint8))
+        >>> info = EmotionDataset(("joy", "fear"), {"train": split}, source="toy").provenance()
+        >>> info["sizes"], info["train_label_counts"]
+        ({'train': 2}, {'joy': 1, 'fear': 1})
+        """
+        return {
+            "source": self.source,
+            "fingerprint": self.fingerprint(),
+            "sizes": {name: len(split) for name, split in self.splits.items()},
+            "train_label_counts": dict(
+                zip(self.label_names, map(int, self.label_counts("train")), strict=True)
+            ),
+        }
+
     def summary(self) -> str:
         """One line: source, label count and split sizes."""
         sizes = ", ".join(f"{name} {len(split):,}" for name, split in self.splits.items())

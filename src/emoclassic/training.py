@@ -197,14 +197,7 @@ def fit_model(
         "thresholds_from": source,
         "threshold_heldout_f1": [round(float(v), 6) for v in tuned.threshold_f1_],
         "seed": settings.seed,
-        "data": {
-            "source": dataset.source,
-            "fingerprint": dataset.fingerprint(),
-            "sizes": {name: len(split) for name, split in dataset.splits.items()},
-            "train_label_counts": dict(
-                zip(dataset.label_names, map(int, dataset.label_counts("train")), strict=True)
-            ),
-        },
+        "data": dataset.provenance(),
     }
     return SklearnEmotionModel(tuned, dataset.label_names, tuned.thresholds_, metadata)
 

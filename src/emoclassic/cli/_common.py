@@ -109,6 +109,17 @@ def load_data(args: argparse.Namespace):
     )
 
 
+def load_training_data(args: argparse.Namespace):
+    """Load the data for ``fit``: apply ``--limit``, print the summary and any notes."""
+    dataset = load_data(args)
+    if args.limit is not None:
+        dataset = dataset.limit_train(args.limit)
+    print(dataset.summary())
+    for note in dataset.notes:
+        print(f"note: {note}")
+    return dataset
+
+
 def print_json(payload) -> None:
     """Print ``payload`` as indented, strictly valid JSON on stdout.
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from emoclassic.cli._common import add_data_arguments, load_data, n_jobs, positive_int
+from emoclassic.cli._common import add_data_arguments, load_training_data, n_jobs, positive_int
 from emoclassic.cli._fit_transformer import (
     TRANSFORMER_RECIPES,
     add_transformer_arguments,
@@ -147,12 +147,7 @@ def run(args: argparse.Namespace) -> int:
 
         require("skops.io", "skops")  # fail before the fit, not after
     out = args.out or Path("models") / f"{args.recipe}.{args.format or 'joblib'}"
-    dataset = load_data(args)
-    if args.limit is not None:
-        dataset = dataset.limit_train(args.limit)
-    print(dataset.summary())
-    for note in dataset.notes:
-        print(f"note: {note}")
+    dataset = load_training_data(args)
     recipe = get_recipe(args.recipe)
     searching = recipe.search_by_default if args.search is None else args.search
     if searching:

@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from emoclassic.cli._common import load_data, positive_float, positive_int
+from emoclassic.cli._common import load_training_data, positive_float, positive_int
 
 TRANSFORMER_RECIPES = {
     "distilroberta": "fine-tuned transformer comparator (default distilroberta-base; "
@@ -133,12 +133,7 @@ def run_transformer(args: argparse.Namespace) -> int:
     out = args.out or Path("models") / args.recipe
     check_replaceable_folder(out)  # fail now, not after training
     checkpoint = out.with_name(out.name + ".checkpoint")
-    dataset = load_data(args)
-    if args.limit is not None:
-        dataset = dataset.limit_train(args.limit)
-    print(dataset.summary())
-    for note in dataset.notes:
-        print(f"note: {note}")
+    dataset = load_training_data(args)
     print(
         f"fine-tuning {settings.model!r}: up to {settings.epochs} epoch(s), batch "
         f"{settings.batch_size}, lr {settings.lr:g}, loss {settings.loss}, max_length "

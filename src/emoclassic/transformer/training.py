@@ -351,14 +351,7 @@ def fit_transformer(
         "decision_rule": "per-label thresholds tuned on the validation split (max F1 per label)",
         "threshold_validation_f1": [round(float(v), 6) for v in threshold_f1],
         "seed": settings.seed,
-        "data": {
-            "source": dataset.source,
-            "fingerprint": dataset.fingerprint(),
-            "sizes": {name: len(split) for name, split in dataset.splits.items()},
-            "train_label_counts": dict(
-                zip(dataset.label_names, map(int, dataset.label_counts("train")), strict=True)
-            ),
-        },
+        "data": dataset.provenance(),
     }
     return emotion_model
 
