@@ -111,6 +111,28 @@ class FitSettings:
                 f"choose from {', '.join(THRESHOLD_SOURCES)}"
             )
 
+    def searches(self, recipe: Recipe) -> bool:
+        """Whether ``recipe``'s grid runs: ``search``, else the recipe's default.
+
+        Examples
+        --------
+        >>> FitSettings().searches(get_recipe("best")), FitSettings(search=True).searches(
+        ...     get_recipe("best"))
+        (False, True)
+        """
+        search = recipe.search_by_default if self.search is None else self.search
+        return bool(search and recipe.param_grid)
+
+    def threshold_source(self, recipe: Recipe) -> str:
+        """Where the thresholds are tuned: ``thresholds_from``, else the recipe's default.
+
+        Examples
+        --------
+        >>> FitSettings().threshold_source(get_recipe("best"))
+        'cross-validation'
+        """
+        return self.thresholds_from or recipe.thresholds_from
+
 
 def fit_model(
     recipe: str | Recipe,
@@ -154,11 +176,11 @@ def fit_model(
     settings = settings or FitSettings()
     recipe = get_recipe(recipe) if isinstance(recipe, str) else recipe
     train, validation = dataset.train, dataset.validation
-    search = recipe.search_by_default if settings.search is None else settings.search
-    source = settings.thresholds_from or recipe.thresholds_from
+    search = settings.searches(recipe)
+    source = settings.threshold_source(recipe)
     on_validation = source == "validation"
     for folds, flag, used in (
-        (settings.cv, "--cv", search and recipe.param_grid),
+        (settings.cv, "--cv", search),
         (settings.threshold_folds, "--threshold-folds", not on_validation),
     ):
         if used and len(train) < folds:
@@ -167,7 +189,7 @@ def fit_model(
             )
     pipeline = recipe.make(random_state=settings.seed)
     started = time.perf_counter()
-    if search and recipe.param_grid:
+    if search:
         pipeline, search_summary = _grid_search(
             pipeline, recipe, train, settings, refit=on_validation
         )

@@ -61,7 +61,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument(
         "--threshold-folds",
         type=positive_int,
-        default=5,
+        default=None,
         help="folds of the out-of-fold threshold predictions (default: 5)",
     )
     parser.add_argument(
@@ -140,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
         backend=None if args.backend == "loky" else args.backend,
         scheduler=args.scheduler,
         thresholds_from=args.thresholds_from,
-        threshold_folds=args.threshold_folds,
+        **({} if args.threshold_folds is None else {"threshold_folds": args.threshold_folds}),
     )
     if args.format == "skops" or (args.out is not None and args.out.suffix == ".skops"):
         from emoclassic.errors import require
@@ -149,15 +149,15 @@ def run(args: argparse.Namespace) -> int:
     out = args.out or Path("models") / f"{args.recipe}.{args.format or 'joblib'}"
     dataset = load_training_data(args)
     recipe = get_recipe(args.recipe)
-    searching = recipe.search_by_default if args.search is None else args.search
-    if searching:
+    if settings.searches(recipe):
         print(f"fitting recipe {args.recipe!r} (grid scored by {args.scoring}, {args.cv}-fold CV)")
     else:
         print(f"fitting recipe {args.recipe!r} with its default parameters (no grid search)")
-    if (args.thresholds_from or recipe.thresholds_from) == "cross-validation":
+    if settings.threshold_source(recipe) == "cross-validation":
+        folds = settings.threshold_folds
         print(
-            f"per-label thresholds: {args.threshold_folds}-fold out-of-fold predictions on "
-            f"train ({args.threshold_folds} extra fits)"
+            f"per-label thresholds: {folds}-fold out-of-fold predictions on train "
+            f"({folds} extra fits)"
         )
     else:
         print("per-label thresholds: the validation split")

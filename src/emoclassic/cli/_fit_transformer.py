@@ -117,7 +117,7 @@ def run_transformer(args: argparse.Namespace) -> int:
             ("--backend", args.backend != "loky"),
             ("--scheduler", args.scheduler is not None),
             ("--thresholds-from", args.thresholds_from is not None),
-            ("--threshold-folds", args.threshold_folds != 5),
+            ("--threshold-folds", args.threshold_folds is not None),
         )
         if given
     ]
