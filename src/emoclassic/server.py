@@ -97,8 +97,6 @@ def create_app(model: "EmotionModel", limits: ServeLimits | None = None, *, name
 
     limits = limits or ServeLimits()
     labels = list(model.label_names)
-    # Only the folded linear path is fast enough to run on the event loop.
-    inline = bool(getattr(model, "fast", False)) and getattr(model, "linear", None) is not None
 
     class PredictRequest(BaseModel):
         model_config = ConfigDict(extra="forbid")
@@ -186,7 +184,7 @@ def create_app(model: "EmotionModel", limits: ServeLimits | None = None, *, name
                 )
             if not text.strip():
                 raise HTTPException(422, f"texts[{i}] is empty")
-        if inline and len(texts) <= INLINE_BATCH:
+        if model.scores_instantly and len(texts) <= INLINE_BATCH:
             scores = model.predict_proba(texts)
         else:
             scores = await run_in_threadpool(model.predict_proba, texts)
