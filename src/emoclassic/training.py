@@ -224,15 +224,25 @@ def fit_model(
     return SklearnEmotionModel(tuned, dataset.label_names, tuned.thresholds_, metadata)
 
 
+def _set_per_label_jobs(n_jobs: int | None, *pipelines) -> bool:
+    """Set the ``clf`` step's ``n_jobs`` (parallel per-emotion fits) where it has one.
+
+    Returns whether the pipelines have that parameter. Fitted models are saved
+    with ``n_jobs=None``, so this is called again with ``None`` after a fit.
+    """
+    if "clf__n_jobs" not in pipelines[0].get_params():
+        return False
+    for pipeline in pipelines:
+        pipeline.set_params(clf__n_jobs=n_jobs)
+    return True
+
+
 def _fit_once(pipeline, train, n_jobs: int | None) -> None:
     """Fit the recipe's default parameters; ``n_jobs`` parallelises its per-label fits."""
-    parallel = "clf__n_jobs" in pipeline.get_params()
-    if parallel:
-        pipeline.set_params(clf__n_jobs=n_jobs)
+    _set_per_label_jobs(n_jobs, pipeline)
     with _collapsed_fit_warnings(parallel=n_jobs not in (None, 1)):
         pipeline.fit(train.texts, train.labels)
-    if parallel:
-        pipeline.set_params(clf__n_jobs=None)
+    _set_per_label_jobs(None, pipeline)
 
 
 def _fit_with_out_of_fold_thresholds(pipeline, train, settings: FitSettings):
@@ -242,9 +252,7 @@ def _fit_with_out_of_fold_thresholds(pipeline, train, settings: FitSettings):
     text shapes the features it is scored with.
     """
     folds = KFold(settings.threshold_folds, shuffle=True, random_state=settings.seed)
-    per_label_jobs = "clf__n_jobs" in pipeline.get_params()
-    if per_label_jobs:  # parallel per-emotion fits inside each fold
-        pipeline.set_params(clf__n_jobs=settings.n_jobs)
+    per_label_jobs = _set_per_label_jobs(settings.n_jobs, pipeline)  # inside each fold
     tuned = PerLabelThresholdClassifier(
         pipeline, cv=folds, n_jobs=None if per_label_jobs else settings.n_jobs
     )
@@ -257,9 +265,7 @@ def _fit_with_out_of_fold_thresholds(pipeline, train, settings: FitSettings):
         _collapsed_fit_warnings(parallel=settings.n_jobs not in (None, 1)),
     ):
         tuned.fit(train.texts, train.labels)
-    if per_label_jobs:
-        tuned.estimator.set_params(clf__n_jobs=None)
-        tuned.estimator_.set_params(clf__n_jobs=None)
+    _set_per_label_jobs(None, tuned.estimator, tuned.estimator_)
     return tuned
 
 
