@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import Counter
 
 import numpy as np
@@ -19,13 +18,12 @@ WORDS = (
 
 
 def source_of(prompt: str) -> str:
-    """The source text quoted inside a prompt built from the default template."""
-    quoted = prompt.rsplit("<text>", 1)[1].split("</text>", 1)[0]
-    return json.loads(quoted)
+    """The source text inside a prompt built from the default template (its last line)."""
+    return prompt.rsplit("\n", 1)[1]
 
 
 class FakeBackend:
-    """Answers with pseudo-random word salad that depends only on (prompt, how often asked).
+    """Answers with pseudo-random word salad that depends only on (prompt, seed).
 
     Every ``junk_every``-th answer (counting all answers) is assistant talk, which
     the forbidden-phrase filter rejects. ``interrupt_after``: raise
@@ -42,24 +40,20 @@ class FakeBackend:
         self.produced = 0
         self.calls: list[tuple[int, int]] = []
 
-    def generate(self, prompts, n, seed):
+    def generate(self, prompts, seeds):
         if self.interrupt_after is not None and self.produced >= self.interrupt_after:
             raise KeyboardInterrupt
-        self.calls.append((len(prompts), n))
+        self.calls.append(len(prompts))
         out = []
-        for prompt in prompts:
-            texts = []
-            for _ in range(n):
-                self.produced += 1
-                if self.junk_every and self.produced % self.junk_every == 0:
-                    texts.append("Sure! Here is the rephrased text you asked for")
-                    continue
-                key = f"{prompt}|{self.asked[prompt]}"
-                self.asked[prompt] += 1
-                digest = hashlib.sha256(key.encode()).digest()
-                words = [WORDS[b % len(WORDS)] for b in digest[:9]]
-                texts.append(" ".join(words).capitalize() + ".")
-            out.append(texts)
+        for prompt, seed in zip(prompts, seeds, strict=True):
+            self.produced += 1
+            self.asked[prompt] += 1
+            if self.junk_every and self.produced % self.junk_every == 0:
+                out.append("Sure! Here is the rephrased text you asked for")
+                continue
+            digest = hashlib.sha256(f"{prompt}|{seed}".encode()).digest()
+            words = [WORDS[b % len(WORDS)] for b in digest[:9]]
+            out.append(" ".join(words).capitalize() + ".")
         return out
 
 

@@ -55,3 +55,40 @@ def test_near_duplicate_cutoff_is_not_rounded():
     assert score != int(score)
     assert _any_hit([a], [b], score - 0.05).tolist() == [True]
     assert _any_hit([a], [b], score + 0.05).tolist() == [False]
+
+
+def test_a_writer_killed_with_sigkill_leaves_nothing_the_next_write_keeps(tmp_path):
+    """kill -9 in the middle of a folder write: the next write removes the orphan."""
+    import subprocess
+    import sys
+
+    from emoclassic.atomic import atomic_path
+
+    out = tmp_path / "aug"
+    script = (
+        "import os, signal, sys\n"
+        "from emoclassic.atomic import atomic_path\n"
+        "with atomic_path(sys.argv[1], directory=True) as tmp:\n"
+        "    (tmp / 'half.arrow').write_text('x')\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    killed = subprocess.run([sys.executable, "-c", script, str(out)], check=False)
+    assert killed.returncode == -9
+    orphans = [p.name for p in tmp_path.iterdir()]
+    assert len(orphans) == 1 and orphans[0].startswith(".aug.tmp-") and not out.exists()
+    with atomic_path(out, directory=True) as tmp:
+        (tmp / "dataset_dict.json").write_text("{}")
+    assert [p.name for p in tmp_path.iterdir()] == ["aug"]
+
+
+def test_temporaries_of_a_live_writer_are_left_alone(tmp_path):
+    import os
+
+    from emoclassic.atomic import remove_stale_temporaries
+
+    live = tmp_path / f".m.bin.tmp-{os.getppid()}-x"
+    live.write_text("in progress")
+    dead = tmp_path / ".m.bin.tmp-999999999-y"
+    dead.write_text("orphan")
+    assert remove_stale_temporaries(tmp_path / "m.bin") == [dead]
+    assert live.exists() and not dead.exists()

@@ -36,19 +36,21 @@ def test_hf_backend_batches_with_left_padding(tiny_model):
     assert greedy.tokenizer.padding_side == "left"
     assert greedy.format_prompt("hi").startswith("<|user|> hi <|end|>")
     assert greedy.format_prompt("hi").endswith("<|assistant|> ")
-    batched = greedy.generate(PROMPTS, 1, seed=0)
-    one_by_one = [greedy.generate([p], 1, seed=0)[0] for p in PROMPTS]
+    batched = greedy.generate(PROMPTS, [0, 1, 2])
+    one_by_one = [greedy.generate([p], [0])[0] for p in PROMPTS]
     assert batched == one_by_one  # padding on the left does not change the continuation
-    assert [len(texts) for texts in batched] == [1, 1, 1]
-    assert all("Rephrase" not in text for texts in batched for text in texts)
+    assert len(batched) == 3 and all(isinstance(text, str) for text in batched)
+    assert all("Reword" not in text for text in batched)
 
 
 def test_hf_backend_sampling_is_seeded(tiny_model):
     gen = HFGenerator(str(tiny_model), max_new_tokens=8, batch_size=2, temperature=1.0)
-    first = gen.generate(PROMPTS, 3, seed=7)
-    assert [len(texts) for texts in first] == [3, 3, 3]
-    assert gen.generate(PROMPTS, 3, seed=7) == first
-    assert gen.generate(PROMPTS, 3, seed=8) != first
+    first = gen.generate(PROMPTS * 2, [7, 8, 9, 10, 11, 12])
+    assert len(first) == 6
+    assert gen.generate(PROMPTS * 2, [7, 8, 9, 10, 11, 12]) == first
+    assert gen.generate(PROMPTS * 2, [7, 8, 9, 10, 11, 13]) != first
+    with pytest.raises(ValueError, match="same length"):
+        gen.generate(PROMPTS, [1])
     assert gen.device == "cpu" and gen.model.dtype.is_floating_point
 
 
@@ -68,6 +70,8 @@ def test_augment_command_end_to_end_then_fit(tiny_model, tmp_path):
         "--limit", "300",
         "--max-new-tokens", "12",
         "--min-words", "2",
+        "--min-overlap", "0",  # a random model's output shares no word with its source
+        "--min-meaning", "0",
         "--out", str(out),
         "--no-progress",
     ]  # fmt: skip

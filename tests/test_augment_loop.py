@@ -10,6 +10,7 @@ import pytest
 
 from augment_fakes import FakeBackend, skewed_dataset, source_of
 from emoclassic.augment.cache import GenerationCache
+from emoclassic.augment.filters import QualityFilter
 from emoclassic.augment.loop import (
     STOP_ALL_REACHED,
     STOP_ITERATIONS,
@@ -25,12 +26,17 @@ from emoclassic.errors import UsageError
 SETTINGS = AugmentSettings(threshold=0.1, max_iterations=50, target_factor=1.5, seed=3)
 
 
+# Word salad shares no word with its source: the drift check is tested in test_augment_filters.
+LENIENT = QualityFilter(min_overlap=0)
+
+
 def run(backend, dataset=None, settings=SETTINGS, cache=None):
     dataset = dataset or skewed_dataset()
     return augment_split(
         dataset.train,
         dataset.label_names,
         backend,
+        quality=LENIENT,
         settings=settings,
         cache=cache,
         progress=False,
@@ -109,13 +115,13 @@ def test_prompts_carry_the_source_text_and_emotion():
     prompts = []
 
     class Recorder(FakeBackend):
-        def generate(self, p, n, seed):
+        def generate(self, p, seeds):
             prompts.extend(p)
-            return super().generate(p, n, seed)
+            return super().generate(p, seeds)
 
     run(Recorder(), settings=AugmentSettings(threshold=0.1, max_iterations=1, seed=3))
     assert len(prompts) == 2
-    assert all('"rare"' in p for p in prompts)
+    assert all("expresses rare." in p for p in prompts)
     assert {source_of(p) for p in prompts} <= {
         f"a rare and sad story {i} about my lost cat" for i in range(3)
     }
@@ -144,15 +150,37 @@ def test_interrupted_run_resumes_without_regenerating(tmp_path):
     resumed = run(backend, cache=GenerationCache(path))
     assert backend.produced == 8  # only the 3 missing generations were asked for
     assert resumed.from_cache == 5 and resumed.from_backend == 3
-    assert [(r.text, r.source_row, r.sample) for r in resumed.kept] == [
-        (r.text, r.source_row, r.sample) for r in reference.kept
-    ]
     keys = [json.loads(line)["key"] for line in path.read_text().splitlines()]
     assert len(keys) == len(set(keys)) == 8
 
     rerun_backend = FakeBackend()
     again = run(rerun_backend, cache=GenerationCache(path))
     assert rerun_backend.produced == 0 and again.from_cache == 8
+    assert [(r.text, r.source_row, r.sample) for r in resumed.kept] == [
+        (r.text, r.source_row, r.sample) for r in reference.kept
+    ]
+
+
+def test_a_resumed_run_keeps_what_an_uninterrupted_run_keeps(tmp_path):
+    """Each generation is seeded by its own key, not by how many calls came before it."""
+    settings = AugmentSettings(threshold=0.3, max_iterations=3, seed=11)
+    dataset = skewed_dataset(n_rare=6, n_other=4)
+    whole = run(FakeBackend(batch_size=3), dataset, settings, GenerationCache(tmp_path / "a.jsonl"))
+
+    path = tmp_path / "b.jsonl"
+    interruptions = 0
+    while True:  # killed after every 4 generations, resumed with a fresh process each time
+        try:
+            resumed = run(FakeBackend(batch_size=3, interrupt_after=4), dataset, settings,
+                          GenerationCache(path))  # fmt: skip
+            break
+        except KeyboardInterrupt:
+            interruptions += 1
+    assert interruptions >= 3
+    assert [(r.text, r.source_row, r.label, r.sample) for r in resumed.kept] == [
+        (r.text, r.source_row, r.label, r.sample) for r in whole.kept
+    ]
+    assert len(whole.kept) > 10
 
 
 def test_cache_skips_a_torn_line_and_never_stores_failures(tmp_path):
@@ -167,8 +195,8 @@ def test_cache_skips_a_torn_line_and_never_stores_failures(tmp_path):
     assert GenerationCache(path).get("c") == "third"
 
     class Failing(FakeBackend):
-        def generate(self, prompts, n, seed):
-            return [[] for _ in prompts]  # every request failed
+        def generate(self, prompts, seeds):
+            return [None for _ in prompts]  # every request failed
 
     cache = GenerationCache(tmp_path / "fail.jsonl")
     result = run(Failing(), cache=cache)
@@ -176,12 +204,12 @@ def test_cache_skips_a_torn_line_and_never_stores_failures(tmp_path):
     assert result.stop_reason == STOP_STALL and result.stats["rare"].failed == 2
 
 
-def test_uneven_sample_counts_are_grouped_by_n():
-    backend = FakeBackend(batch_size=8)
+def test_repeated_picks_are_separate_requests_in_batches():
+    backend = FakeBackend(batch_size=4)
     settings = AugmentSettings(threshold=0.3, max_iterations=1, target_factor=4.0, seed=0)
     result = run(backend, settings=settings)
-    # 3 rare rows, ceil(3 * 3) = 9 picks: each row asked three times in one call.
-    assert backend.calls == [(3, 3)]
+    # 3 rare rows, ceil(3 * 3) = 9 picks: each row asked three times, each with its own seed.
+    assert backend.calls == [4, 4, 1]
     assert result.stats["rare"].generated == 9
     assert np.array_equal(
         np.bincount([r.source_row - 97 for r in result.kept], minlength=3), [3, 3, 3]

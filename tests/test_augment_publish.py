@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pandas as pd
 import pytest
 
 from augment_fakes import FakeBackend, skewed_dataset
+from emoclassic.augment.filters import QualityFilter
 from emoclassic.augment.loop import AugmentSettings, augment_split
 from emoclassic.augment.publish import (
     build_dataset_dict,
@@ -26,7 +28,12 @@ SETTINGS = AugmentSettings(threshold=0.1, seed=3)
 def published():
     ds = skewed_dataset()
     result = augment_split(
-        ds.train, ds.label_names, FakeBackend(), settings=SETTINGS, progress=False
+        ds.train,
+        ds.label_names,
+        FakeBackend(),
+        quality=QualityFilter(min_overlap=0),
+        settings=SETTINGS,
+        progress=False,
     )
     dd = build_dataset_dict(ds, result)
     card = dataset_card(
@@ -66,7 +73,8 @@ def test_card_has_yaml_metadata_counts_and_attribution(published):
     meta = {
         line.split(": ", 1)[0]: json.loads(line.split(": ", 1)[1]) for line in header.splitlines()
     }
-    assert meta["license"] == "cc-by-4.0"
+    assert "license" not in meta  # a toy dataset: emoclassic does not know its terms
+    assert "fill both in here" in card and "`skewed toy`" in card and "Demszky" not in card
     aug = meta["emoclassic_augmentation"]
     assert aug["label_counts"]["rare"] == {
         "before": 3, "after": 11, "generated": 8, "kept": 8, "rejected": {}
@@ -74,8 +82,23 @@ def test_card_has_yaml_metadata_counts_and_attribution(published):
     assert aug["seed"] == 3 and aug["model"] == "fake" and aug["prompt"].startswith("Rephrase")
     assert aug["kept_row_labels"] == "all labels of the source row"
     assert meta["configs"][0]["data_files"][0] == {"split": "train", "path": "data/train-*"}
-    assert "Demszky" in card and "CC BY 4.0" in card
     assert "| rare | 3 | 11 | 8 | 8 | 0 |" in card
+
+
+def test_card_names_license_and_citation_only_for_goemotions(published):
+    ds, result, dd, _ = published
+    for source in ("GoEmotions (bundled)", "hub:google-research-datasets/go_emotions:simplified"):
+        card = dataset_card(
+            dataclasses.replace(ds, source=source),
+            result,
+            settings=SETTINGS,
+            model="fake",
+            prompt="p {text}",
+            filters={},
+            split_sizes={name: len(split) for name, split in dd.items()},
+        )
+        assert 'license: "cc-by-4.0"' in card
+        assert "Demszky" in card and "CC BY 4.0" in card and "fill both in" not in card
 
 
 def test_written_folder_round_trips_through_the_loader(published, tmp_path):
@@ -121,7 +144,7 @@ def test_push_to_hub_pushes_data_then_card(published, monkeypatch):
     assert url == "https://huggingface.co/datasets/me/goemotions-aug"
     assert calls == [
         ("data", "me/goemotions-aug", True, ["test", "train", "validation"]),
-        ("card", "me/goemotions-aug", "dataset", "cc-by-4.0"),
+        ("card", "me/goemotions-aug", "dataset", None),
     ]
 
     def offline(self, repo, private=False):

@@ -1,12 +1,16 @@
 """Atomic file and folder writes: write to a temporary sibling, then rename.
 
 An interrupted write leaves the previous file (or nothing) in place, never a
-half-written one.
+half-written one. Temporaries are named ``.NAME.tmp-PID-*`` (and
+``.NAME.old-PID`` while a folder is swapped): a process killed with
+``kill -9`` cannot clean up after itself, so the next write to the same
+target removes the temporaries of writers that are no longer running.
 """
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import shutil
 import tempfile
@@ -15,7 +19,12 @@ from pathlib import Path
 
 from emoclassic.errors import EmoclassicError, UsageError
 
-__all__ = ["atomic_path", "atomic_write_text", "check_replaceable_folder"]
+__all__ = [
+    "atomic_path",
+    "atomic_write_text",
+    "check_replaceable_folder",
+    "remove_stale_temporaries",
+]
 
 
 @contextlib.contextmanager
@@ -46,7 +55,8 @@ def atomic_path(target: str | Path, *, directory: bool = False) -> Iterator[Path
         raise UsageError(f"{target}: is a folder; give a file path")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        prefix = f".{target.name}.tmp-"
+        remove_stale_temporaries(target)
+        prefix = f".{target.name}.tmp-{os.getpid()}-"
         if directory:
             tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=target.parent))
         else:
@@ -72,6 +82,51 @@ def atomic_path(target: str | Path, *, directory: bool = False) -> Iterator[Path
         else:
             tmp.unlink(missing_ok=True)
         raise
+
+
+def remove_stale_temporaries(target: str | Path) -> list[Path]:
+    """Delete the temporaries beside ``target`` left by writers that died.
+
+    Returns
+    -------
+    list of Path
+        What was removed.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> (folder / ".data.tmp-999999999-abc").mkdir()
+    >>> [p.name for p in remove_stale_temporaries(folder / "data")]
+    ['.data.tmp-999999999-abc']
+    """
+    target = Path(target)
+    removed = []
+    if not target.parent.is_dir():
+        return removed
+    for kind in ("tmp", "old"):
+        for path in target.parent.glob(f".{glob.escape(target.name)}.{kind}-*"):
+            pid = path.name[len(f".{target.name}.{kind}-") :].split("-", 1)[0]
+            if not pid.isdigit() or _alive(int(pid)):
+                continue
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
 
 
 #: Files that mark a folder as emoclassic output, which a new run may replace.

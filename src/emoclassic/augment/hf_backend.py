@@ -6,6 +6,7 @@ import logging
 from collections.abc import Sequence
 
 from emoclassic.augment.backend import DEFAULT_MODEL, GenerationError
+from emoclassic.augment.models import resolve_model
 from emoclassic.errors import require
 
 __all__ = ["HFGenerator"]
@@ -28,7 +29,9 @@ class HFGenerator:
     model : str, default="meta-llama/Llama-3.2-1B-Instruct"
         A Hugging Face Hub model id or a local folder with a causal LM and
         its tokenizer. Gated models such as Llama need ``huggingface-cli
-        login`` (or ``HF_TOKEN``) once.
+        login`` (or ``HF_TOKEN``) once. A ``.gguf`` file or a named offline
+        model (``"smollm2-135m"``) is read with ``gguf_file=`` (needs the
+        ``gguf`` package; dequantising takes 30-45 s on a CPU).
     batch_size : int, default=16
         Prompts per ``generate`` call.
     temperature : float, default=0.9
@@ -44,8 +47,10 @@ class HFGenerator:
 
     Notes
     -----
-    ``generate(prompts, n, seed)`` seeds torch with ``seed`` before sampling,
-    so the same prompts, batch and seed give the same texts.
+    transformers samples a whole batch from one random stream, so
+    ``generate(prompts, seeds)`` seeds torch from all the batch's seeds: the
+    same prompts in the same batch give the same texts. (The ``llamacpp`` and
+    ``openai`` backends seed each prompt on its own.)
     """
 
     def __init__(
@@ -72,10 +77,16 @@ class HFGenerator:
             dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         else:
             dtype = torch.float32
+        resolved = resolve_model(self.model_name)
+        if resolved.is_gguf:
+            require("gguf", "offline-llm")
+            where, extra = str(resolved.gguf.parent), {"gguf_file": resolved.gguf.name}
+        else:
+            where, extra = self.model_name, {}
         try:
-            self.tokenizer = transformers.AutoTokenizer.from_pretrained(self.model_name)
+            self.tokenizer = transformers.AutoTokenizer.from_pretrained(where, **extra)
             self.model = transformers.AutoModelForCausalLM.from_pretrained(
-                self.model_name, dtype=dtype
+                where, dtype=dtype, **extra
             )
         except Exception as exc:  # hub, file and config errors come in many types
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -97,32 +108,45 @@ class HFGenerator:
             [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True
         )
 
-    def generate(self, prompts: Sequence[str], n: int, seed: int) -> list[list[str]]:
-        """Sample ``n`` texts per prompt, ``batch_size`` prompts per model call."""
+    def generate(self, prompts: Sequence[str], seeds: Sequence[int]) -> list[str | None]:
+        """Sample one text per prompt, ``batch_size`` prompts per model call."""
         import torch
 
-        torch.manual_seed(seed)
-        results: list[list[str]] = []
+        if len(prompts) != len(seeds):
+            raise ValueError("prompts and seeds must have the same length")
+        results: list[str | None] = []
         for start in range(0, len(prompts), self.batch_size):
-            chunk = [self.format_prompt(p) for p in prompts[start : start + self.batch_size]]
+            stop = start + self.batch_size
+            chunk = [self.format_prompt(p) for p in prompts[start:stop]]
+            torch.manual_seed(hash_seeds(seeds[start:stop]))
             encoded = self.tokenizer(
                 chunk, return_tensors="pt", padding=True, add_special_tokens=False
             ).to(self.device)
             if self.temperature > 0:
                 sampling = {"do_sample": True, "temperature": self.temperature, "top_p": self.top_p}
-                per_prompt = n
-            else:  # greedy decoding has one answer per prompt; the loop accepts fewer
+            else:
                 sampling = {"do_sample": False}
-                per_prompt = 1
             with torch.inference_mode():
                 output = self.model.generate(
                     **encoded,
                     **sampling,
                     max_new_tokens=self.max_new_tokens,
-                    num_return_sequences=per_prompt,
                     pad_token_id=self.tokenizer.pad_token_id,
                 )
             new_tokens = output[:, encoded["input_ids"].shape[1] :]
-            texts = self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
-            results += [texts[i * per_prompt : (i + 1) * per_prompt] for i in range(len(chunk))]
+            results += self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
         return results
+
+
+def hash_seeds(seeds: Sequence[int]) -> int:
+    """Fold a batch's seeds into one 63-bit torch seed.
+
+    Examples
+    --------
+    >>> hash_seeds([1, 2]) == hash_seeds([1, 2]) != hash_seeds([2, 1])
+    True
+    """
+    import hashlib
+
+    digest = hashlib.sha256(",".join(map(str, seeds)).encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1

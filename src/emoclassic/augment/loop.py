@@ -12,11 +12,16 @@ labels. The loop stops when every minority label reaches the threshold, when
 
 Resuming is exact: with the same data, settings and seed, the loop makes the
 same picks, finds their generations in the cache, takes the same filter
-decisions, and only asks the backend for what the cache does not hold.
+decisions, and only asks the backend for what the cache does not hold. Each
+generation is sampled with a seed derived from its own cache key
+(:func:`generation_seed`), never from a call counter, so what the backend
+returns for a request does not depend on how many requests came before it in
+this process.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from collections import Counter, defaultdict
@@ -43,6 +48,7 @@ __all__ = [
     "KeptRow",
     "LabelStats",
     "augment_split",
+    "generation_seed",
 ]
 
 log = logging.getLogger(__name__)
@@ -180,6 +186,8 @@ def augment_split(
 
     template = template or PromptTemplate.default()
     quality = quality or QualityFilter()
+    if not quality.instructions:
+        quality = dataclasses.replace(quality, instructions=template.instructions)
     settings = settings or AugmentSettings()
     cache = cache if cache is not None else GenerationCache(None)
     threshold = settings.threshold
@@ -245,9 +253,7 @@ def augment_split(
             unit="text",
             disable=None if progress is None else not progress,
         ) as bar:
-            result.from_backend += _generate_missing(
-                requests, train, backend, template, cache, settings, iteration, bar
-            )
+            result.from_backend += _generate_missing(requests, train, backend, template, cache, bar)
         kept_now = 0
         for m in active:
             mine = [r for r in requests if r.label.name == m.name]
@@ -290,45 +296,46 @@ def _wanted(count: int, n_rows: int, threshold: float, settings: AugmentSettings
     return max(1, min(to_threshold, grow))
 
 
+def generation_seed(key: str) -> int:
+    """Return the sampling seed of one generation: the first 32 bits of its cache key.
+
+    Examples
+    --------
+    >>> generation_seed("00000001abcdef")
+    1
+    """
+    return int(key[:8], 16)
+
+
 def _generate_missing(
     requests: list[_Request],
     train: EmotionSplit,
     backend: Generator,
     template: PromptTemplate,
     cache: GenerationCache,
-    settings: AugmentSettings,
-    iteration: int,
     bar,
 ) -> int:
-    """Ask the backend for the requests the cache lacks; cache each result at once."""
-    groups: dict[tuple[int, str], list[_Request]] = {}
-    for request in requests:
-        if request.key not in cache:
-            groups.setdefault((request.row, request.label.name), []).append(request)
-    by_n: dict[int, list[list[_Request]]] = defaultdict(list)
-    for group in groups.values():
-        by_n[len(group)].append(group)
+    """Ask the backend for the requests the cache lacks; cache each batch at once."""
+    missing = [request for request in requests if request.key not in cache]
     produced = 0
-    call = 0
-    for n, items in sorted(by_n.items()):
-        for start in range(0, len(items), backend.batch_size):
-            chunk = items[start : start + backend.batch_size]
-            prompts = [template.render(train.texts[g[0].row], g[0].label.name) for g in chunk]
-            call += 1
-            outputs = backend.generate(prompts, n, settings.seed + 1_000_003 * iteration + call)
-            for group, texts in zip(chunk, outputs, strict=True):
-                records = [
-                    {
-                        "key": request.key,
-                        "text": text,
-                        "label": request.label.name,
-                        "source_row": request.row,
-                        "sample": request.sample,
-                        "model": backend.model_name,
-                    }
-                    for request, text in zip(group, texts[:n], strict=False)
-                ]
-                cache.add(records)
-                produced += len(records)
-                bar.update(len(group))
+    for start in range(0, len(missing), backend.batch_size):
+        chunk = missing[start : start + backend.batch_size]
+        prompts = [template.render(train.texts[r.row], r.label.name) for r in chunk]
+        texts = backend.generate(prompts, [generation_seed(r.key) for r in chunk])
+        records = [
+            {
+                "key": request.key,
+                "text": text,
+                "label": request.label.name,
+                "source_row": request.row,
+                "source": train.texts[request.row],
+                "sample": request.sample,
+                "model": backend.model_name,
+            }
+            for request, text in zip(chunk, texts, strict=True)
+            if text is not None
+        ]
+        cache.add(records)
+        produced += len(records)
+        bar.update(len(chunk))
     return produced

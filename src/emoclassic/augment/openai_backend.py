@@ -143,18 +143,20 @@ class OpenAIGenerator:
                 f"(it serves: {', '.join(map(str, served))})"
             )
 
-    def generate(self, prompts: Sequence[str], n: int, seed: int) -> list[list[str]]:
-        """Return up to ``n`` texts per prompt; failed prompts get ``[]``."""
+    def generate(self, prompts: Sequence[str], seeds: Sequence[int]) -> list[str | None]:
+        """Return one text per prompt, sent with its own seed; failed prompts get ``None``."""
+        if len(prompts) != len(seeds):
+            raise ValueError("prompts and seeds must have the same length")
         if not prompts:
             return []
         errors: list[str] = []
 
-        def one(index: int) -> list[str]:
+        def one(index: int) -> str | None:
             try:
-                return self._sample(prompts[index], n, seed + index)
+                return self._with_retries(prompts[index], seeds[index])
             except RequestFailed as exc:
                 errors.append(str(exc))
-                return []
+                return None
 
         with ThreadPoolExecutor(max_workers=min(self.concurrency, len(prompts))) as pool:
             results = list(pool.map(one, range(len(prompts))))
@@ -168,19 +170,10 @@ class OpenAIGenerator:
             log.warning("request failed, will be retried by a resumed run: %s", error)
         return results
 
-    def _sample(self, prompt: str, n: int, seed: int) -> list[str]:
-        texts: list[str] = []
-        # Some servers (Ollama) ignore n > 1: ask again for the rest.
-        for round_ in range(n):
-            if len(texts) >= n:
-                break
-            texts += self._with_retries(prompt, n - len(texts), seed + 7919 * round_)
-        return texts[:n]
-
-    def _with_retries(self, prompt: str, n: int, seed: int) -> list[str]:
+    def _with_retries(self, prompt: str, seed: int) -> str:
         for attempt in range(self.retries + 1):
             try:
-                return self._post(prompt, n, seed)
+                return self._post(prompt, seed)
             except RequestFailed as exc:
                 if not exc.retry or attempt == self.retries:
                     raise
@@ -189,11 +182,10 @@ class OpenAIGenerator:
                 time.sleep(self.backoff * 2**attempt)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _post(self, prompt: str, n: int, seed: int) -> list[str]:
+    def _post(self, prompt: str, seed: int) -> str:
         body = {
             "model": self.model,
             "messages": [{"role": "user", "content": prompt}],
-            "n": n,
             "temperature": self.temperature,
             "top_p": self.top_p,
             "max_tokens": self.max_new_tokens,
@@ -219,8 +211,8 @@ class OpenAIGenerator:
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise RequestFailed("the server sent a response that is not JSON", retry=True) from None
         try:
-            return [str(choice["message"]["content"] or "") for choice in payload["choices"]]
-        except (KeyError, TypeError):
+            return str(payload["choices"][0]["message"]["content"] or "")
+        except (KeyError, IndexError, TypeError):
             raise RequestFailed(
                 "the response has no choices[].message.content", retry=True
             ) from None

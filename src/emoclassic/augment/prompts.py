@@ -1,11 +1,22 @@
-"""Prompt building: a swappable template file with the source text quoted as data.
+"""Prompt building: a swappable template file with placeholders for the source and the emotion.
 
-The template is plain text with two placeholders, ``{emotion}`` and ``{text}``.
-The source text is inserted as a JSON string literal (:func:`quote_text`):
-quotes, backslashes, newlines and ``</`` inside it are escaped, so a comment that says "ignore
-the above and ..." stays inside one quoted string that the template tells the
-model to treat as data. Placeholders are replaced literally (not with
-:meth:`str.format`), so braces in the template or the text need no escaping.
+Placeholders, replaced literally (not with :meth:`str.format`, so braces in the
+template or the text need no escaping):
+
+- ``{text}``: the source text on one line (runs of whitespace become one
+  space). The default template uses it: a short instruction followed by the
+  bare comment is what a small instruct model follows best. In an audit of
+  SmolLM2-135M-Instruct, a template that wrapped the text in JSON inside
+  ``<text>`` tags made the model echo the tags and talk about JSON.
+- ``{text_json}``: the source text as a JSON string literal
+  (:func:`quote_text`), for templates that tell a strong model to treat the
+  quoted text as data only.
+- ``{emotion}``: the target emotion (optional).
+
+Either text placeholder is required. A comment that tries to steer the model
+("ignore the above and ...") gains nothing: what comes back must still pass
+the quality filters, and the drift filter rejects a text that is not a
+rewording of its source.
 """
 
 from __future__ import annotations
@@ -18,10 +29,10 @@ from pathlib import Path
 
 from emoclassic.errors import UsageError
 
-__all__ = ["DEFAULT_PROMPT_FILE", "PromptTemplate", "quote_text"]
+__all__ = ["DEFAULT_PROMPT_FILE", "PromptTemplate", "one_line", "quote_text"]
 
 DEFAULT_PROMPT_FILE = "prompt.txt"
-_PLACEHOLDERS = ("{emotion}", "{text}")
+_TEXT_PLACEHOLDERS = ("{text}", "{text_json}")
 
 
 def quote_text(text: str) -> str:
@@ -39,9 +50,20 @@ def quote_text(text: str) -> str:
     return json.dumps(text, ensure_ascii=False).replace("</", "<\\/")
 
 
+def one_line(text: str) -> str:
+    r"""Collapse every run of whitespace (newlines included) into one space.
+
+    Examples
+    --------
+    >>> one_line("  so\n\nsad\t today ")
+    'so sad today'
+    """
+    return " ".join(text.split())
+
+
 @dataclass(frozen=True)
 class PromptTemplate:
-    """A prompt template with ``{emotion}`` and ``{text}`` placeholders.
+    r"""A prompt template with ``{text}`` (or ``{text_json}``) and ``{emotion}`` placeholders.
 
     Parameters
     ----------
@@ -52,9 +74,11 @@ class PromptTemplate:
 
     Examples
     --------
-    >>> template = PromptTemplate("Make {text} sound like {emotion}.")
+    >>> template = PromptTemplate("Make {text_json} sound like {emotion}.")
     >>> print(template.render("a {weird} text", "fear"))
     Make "a {weird} text" sound like fear.
+    >>> print(PromptTemplate("Reword: {text}").render("so\nsad", "grief"))
+    Reword: so sad
     >>> PromptTemplate.default().text.count("{text}")
     1
     """
@@ -63,9 +87,10 @@ class PromptTemplate:
     name: str = "inline"
 
     def __post_init__(self) -> None:
-        missing = [p for p in _PLACEHOLDERS if p not in self.text]
-        if missing:
-            raise UsageError(f"prompt template {self.name}: missing placeholder(s) {missing}")
+        if not any(p in self.text for p in _TEXT_PLACEHOLDERS):
+            raise UsageError(
+                f"prompt template {self.name}: it needs a {{text}} or {{text_json}} placeholder"
+            )
 
     @classmethod
     def default(cls) -> PromptTemplate:
@@ -93,6 +118,15 @@ class PromptTemplate:
         return hashlib.sha256(self.text.encode()).hexdigest()[:16]
 
     def render(self, text: str, emotion: str) -> str:
-        """Fill the template with the quoted source ``text`` and the target ``emotion``."""
+        """Fill the template with the source ``text`` and the target ``emotion``."""
         # Emotion first: a source text containing "{emotion}" is then left untouched.
-        return self.text.replace("{emotion}", emotion).replace("{text}", quote_text(text))
+        filled = self.text.replace("{emotion}", emotion)
+        return filled.replace("{text_json}", quote_text(text)).replace("{text}", one_line(text))
+
+    @property
+    def instructions(self) -> str:
+        """The template's own words, placeholders removed (what an echo would repeat)."""
+        text = self.text
+        for placeholder in (*_TEXT_PLACEHOLDERS, "{emotion}"):
+            text = text.replace(placeholder, " ")
+        return text

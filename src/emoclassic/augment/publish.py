@@ -18,10 +18,10 @@ import numpy as np
 
 from emoclassic.atomic import atomic_path
 from emoclassic.augment.loop import AugmentResult, AugmentSettings
-from emoclassic.datasets import EmotionDataset, EmotionSplit
+from emoclassic.datasets import GOEMOTIONS_HUB_ID, EmotionDataset, EmotionSplit
 from emoclassic.errors import EmoclassicError
 
-__all__ = ["build_dataset_dict", "dataset_card", "push_to_hub", "write_dataset"]
+__all__ = ["build_dataset_dict", "dataset_card", "is_goemotions", "push_to_hub", "write_dataset"]
 
 GOEMOTIONS_CITATION = """@inproceedings{demszky2020goemotions,
   title = {{GoEmotions: A Dataset of Fine-Grained Emotions}},
@@ -108,11 +108,14 @@ def dataset_card(
 ) -> str:
     """Write the dataset card: YAML metadata, then a readable summary.
 
-    The YAML records the license (CC BY 4.0, inherited from GoEmotions), the
-    Parquet ``configs``, and an ``emoclassic_augmentation`` block with the
-    per-label counts before and after, the filters, the model, the prompt and
-    the seed.
+    The YAML records the Parquet ``configs`` and an ``emoclassic_augmentation``
+    block with the per-label counts before and after, the filters, the model,
+    the prompt and the seed. For GoEmotions (bundled or from the Hub) the card
+    carries its license (CC BY 4.0) and citation. For any other data it names
+    neither, and says so: the user knows their data's terms, emoclassic does
+    not.
     """
+    goemotions = is_goemotions(dataset)
     per_label = {
         name: {
             "before": s.before,
@@ -123,13 +126,13 @@ def dataset_card(
         }
         for name, s in result.stats.items()
     }
+    name = "GoEmotions" if goemotions else dataset.source
     metadata = {
-        "license": "cc-by-4.0",
-        "language": ["en"],
+        **({"license": "cc-by-4.0", "language": ["en"]} if goemotions else {}),
         "task_categories": ["text-classification"],
         "task_ids": ["multi-label-classification"],
-        "tags": ["emotion", "goemotions", "synthetic", "data-augmentation"],
-        "pretty_name": "GoEmotions with LLM-augmented rare emotions",
+        "tags": ["emotion", *(["goemotions"] * goemotions), "synthetic", "data-augmentation"],
+        "pretty_name": f"{name} with LLM-augmented rare emotions",
         "configs": [
             {
                 "config_name": "default",
@@ -165,7 +168,7 @@ def dataset_card(
 {header}
 ---
 
-# GoEmotions with LLM-augmented rare emotions
+# {name} with LLM-augmented rare emotions
 
 Made with `emoclassic augment`. The `train` split is the original training
 data plus rephrasings of examples of the labels whose share of training rows
@@ -200,7 +203,27 @@ labelled grief and sadness to stress grief keeps it a grief-and-sadness example.
 
 ## License and attribution
 
-GoEmotions is released by Google under the Creative Commons Attribution 4.0
+{_GOEMOTIONS_TERMS if goemotions else _UNKNOWN_TERMS.format(source=dataset.source)}"""
+
+
+def is_goemotions(dataset: EmotionDataset) -> bool:
+    """Whether the data is GoEmotions as emoclassic loads it (bundled or from the Hub).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> split = EmotionSplit(["a"], np.ones((1, 1), dtype=np.uint8))
+    >>> is_goemotions(EmotionDataset(("joy",), {"train": split}, source="GoEmotions (bundled)"))
+    True
+    >>> is_goemotions(EmotionDataset(("joy",), {"train": split}, source="my.csv"))
+    False
+    """
+    return dataset.source == "GoEmotions (bundled)" or dataset.source.startswith(
+        f"hub:{GOEMOTIONS_HUB_ID}"
+    )
+
+
+_GOEMOTIONS_TERMS = f"""GoEmotions is released by Google under the Creative Commons Attribution 4.0
 International license (CC BY 4.0), and so is this derived dataset. Cite:
 
 ```bibtex
@@ -208,6 +231,12 @@ International license (CC BY 4.0), and so is this derived dataset. Cite:
 ```
 
 Demszky et al. (2020), "GoEmotions: A Dataset of Fine-Grained Emotions", ACL 2020.
+"""
+
+_UNKNOWN_TERMS = """The original rows come from `{source}`. emoclassic does not know that data's
+license or how it should be cited: **fill both in here** (and add a `license:`
+field to the YAML header) before you publish this dataset. The generated rows
+are derived from the original ones and inherit their terms.
 """
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -22,7 +23,8 @@ DEFAULT_OUT = Path("data") / "goemotions-augmented"
 
 def add_parser(subparsers) -> None:
     """Register the ``augment`` subcommand."""
-    from emoclassic.augment.backend import DEFAULT_MODEL
+    from emoclassic.augment.backend import BACKENDS, DEFAULT_MODEL
+    from emoclassic.augment.models import OFFLINE_MODELS
 
     parser = subparsers.add_parser(
         "augment",
@@ -34,6 +36,8 @@ def add_parser(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n"
         "  emoclassic augment --threshold 0.015\n"
+        "  emoclassic augment --model smollm2-135m          # offline, CPU, llama.cpp\n"
+        "  emoclassic augment --model path/to/model.gguf\n"
         "  emoclassic augment --backend openai --base-url http://127.0.0.1:8000/v1 \\\n"
         "      --model meta-llama/Llama-3.2-1B-Instruct --concurrency 32",
     )
@@ -48,11 +52,17 @@ def add_parser(subparsers) -> None:
         help="augment labels under this share of training rows (default: 0.015)",
     )
     gen = parser.add_argument_group("generation")
-    gen.add_argument("--backend", choices=["hf", "openai"], default="hf", help="default: hf")
+    gen.add_argument(
+        "--backend",
+        choices=list(BACKENDS),
+        default="auto",
+        help="auto (default): llamacpp for GGUF models when xllamacpp is installed, else hf",
+    )
     gen.add_argument(
         "--model",
         default=DEFAULT_MODEL,
-        help=f"Hub id or local folder (hf), or served model name (openai); "
+        help=f"Hub id or local folder (hf), a .gguf file, a named offline model "
+        f"({', '.join(OFFLINE_MODELS)}), or a served model name (openai); "
         f"default: {DEFAULT_MODEL}",
     )
     gen.add_argument(
@@ -69,13 +79,19 @@ def add_parser(subparsers) -> None:
     )
     gen.add_argument("--device", default=None, help="hf: force a device (default: GPU if any)")
     gen.add_argument(
-        "--batch-size", type=positive_int, default=16, help="prompts per generate call (16)"
+        "--batch-size", type=positive_int, default=32, help="prompts per generate call (32)"
     )
     gen.add_argument(
-        "--temperature", type=non_negative_float, default=0.9, help="0 = greedy (default: 0.9)"
+        "--parallel",
+        type=positive_int,
+        default=8,
+        help="llamacpp: sequences decoded at once (default: 8)",
+    )
+    gen.add_argument(
+        "--temperature", type=non_negative_float, default=0.7, help="0 = greedy (default: 0.7)"
     )
     gen.add_argument("--top-p", type=share_or_one, default=0.95, help="default: 0.95")
-    gen.add_argument("--max-new-tokens", type=positive_int, default=128, help="default: 128")
+    gen.add_argument("--max-new-tokens", type=positive_int, default=64, help="default: 64")
     gen.add_argument(
         "--concurrency", type=positive_int, default=8, help="openai: requests in flight (8)"
     )
@@ -108,6 +124,26 @@ def add_parser(subparsers) -> None:
     filters.add_argument("--min-words", type=positive_int, default=3, help="default: 3")
     filters.add_argument("--max-words", type=positive_int, default=100, help="default: 100")
     filters.add_argument(
+        "--min-overlap",
+        type=non_negative_float,
+        default=0.3,
+        help="least content-word overlap with the source, 0-1; 0 = off (default: 0.3)",
+    )
+    filters.add_argument(
+        "--min-meaning",
+        type=non_negative_float,
+        default=0.7,
+        help="least cosine between a generation and its source under the sentence encoder; "
+        "0 = off (default: 0.7)",
+    )
+    filters.add_argument(
+        "--meaning-model",
+        default="minilm",
+        help="sentence encoder for --min-meaning: minilm (offline copy of "
+        "sentence-transformers/all-MiniLM-L6-v2 when installed), a Hub id or a folder "
+        "(default: minilm)",
+    )
+    filters.add_argument(
         "--similarity",
         type=positive_float,
         default=85.0,
@@ -133,7 +169,7 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Select, generate, filter, write (and push)."""
-    from emoclassic.augment.backend import make_backend
+    from emoclassic.augment.backend import choose_backend, make_backend
     from emoclassic.augment.cache import GenerationCache
     from emoclassic.augment.filters import QualityFilter, load_forbidden_phrases
     from emoclassic.augment.loop import AugmentSettings, augment_split
@@ -153,7 +189,10 @@ def run(args: argparse.Namespace) -> int:
         min_words=args.min_words,
         max_words=args.max_words,
         forbidden=load_forbidden_phrases(args.forbidden_file),
+        min_overlap=args.min_overlap,
         similarity=args.similarity,
+        min_meaning=args.min_meaning,
+        instructions=template.instructions,
     )
     if args.retries < 0:
         raise UsageError(f"--retries must be 0 or more, got {args.retries}")
@@ -170,7 +209,22 @@ def run(args: argparse.Namespace) -> int:
     print(format_minority_table(minority, len(dataset.train), args.threshold))
     sys.stdout.flush()
 
-    if args.backend == "hf":
+    if quality.min_meaning > 0:
+        from emoclassic.augment.meaning import SentenceEncoder
+
+        quality = dataclasses.replace(quality, encoder=SentenceEncoder(args.meaning_model))
+    backend_name = choose_backend(args.model) if args.backend == "auto" else args.backend
+    if backend_name == "llamacpp":
+        backend = make_backend(
+            "llamacpp",
+            model=args.model,
+            batch_size=args.batch_size,
+            parallel=args.parallel,
+            temperature=args.temperature,
+            top_p=args.top_p,
+            max_new_tokens=args.max_new_tokens,
+        )
+    elif backend_name == "hf":
         backend = make_backend(
             "hf",
             model=args.model,

@@ -1,0 +1,39 @@
+"""Print how the default quality filters fare on a hand-labelled audit.
+
+    python augment/audit/score.py augment/audit/smollm2-135m.jsonl [--half even|odd]
+
+The filters run with their defaults, the package's default prompt (for the
+echo check) and the offline MiniLM sentence encoder (``emoclassic[offline-llm]``).
+``--half even`` is the half the thresholds were chosen on, ``--half odd`` the
+half held out.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from emoclassic.augment.audit import load_audit, score_audit
+from emoclassic.augment.filters import QualityFilter
+from emoclassic.augment.meaning import SentenceEncoder
+from emoclassic.augment.prompts import PromptTemplate
+
+
+def main() -> None:
+    """Score the audit and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("audit", type=Path)
+    parser.add_argument("--half", choices=["all", "even", "odd"], default="all")
+    args = parser.parse_args()
+    rows = load_audit(args.audit)
+    if args.half != "all":
+        rows = rows[0 if args.half == "even" else 1 :: 2]
+    quality = QualityFilter(
+        encoder=SentenceEncoder(), instructions=PromptTemplate.default().instructions
+    )
+    print(f"{args.audit} ({args.half}, {len(rows)} generations)")
+    print(score_audit(rows, quality).table())
+
+
+if __name__ == "__main__":
+    main()
