@@ -18,6 +18,7 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from emoclassic._tables import (
     SPLIT_ALIASES,
@@ -56,25 +57,70 @@ class EmotionSplit:
         0/1 label matrix (``uint8``) in the dataset's label order.
     ids : list of str or None
         Optional row identifiers (for example GoEmotions comment ids).
+    synthetic : ndarray of bool or None
+        Which rows were generated (an augmented dataset's ``synthetic``
+        column); ``None`` when the source says nothing about it.
+    groups : ndarray of int or None
+        With ``synthetic``: a group id per row, shared by a generated row and
+        the original row it rewords, so that cross-validation never puts the
+        two on opposite sides of a fold.
+
+    Examples
+    --------
+    >>> split = EmotionSplit(
+    ...     ["so sad", "so glad", "sad, so sad"],
+    ...     np.array([[1, 0], [0, 1], [1, 0]], dtype=np.uint8),
+    ...     synthetic=np.array([False, False, True]),
+    ...     groups=np.array([0, 1, 0]),
+    ... )
+    >>> split.sample_weights(0.5).tolist(), split.originals().texts
+    ([1.0, 1.0, 0.5], ['so sad', 'so glad'])
     """
 
     texts: list[str]
     labels: np.ndarray
     ids: list[str] | None = None
+    synthetic: np.ndarray | None = None
+    groups: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.texts)
 
+    @property
+    def has_synthetic(self) -> bool:
+        """Whether any row is generated."""
+        return self.synthetic is not None and bool(self.synthetic.any())
+
     def head(self, n: int) -> EmotionSplit:
         """Return the first ``n`` rows."""
-        return EmotionSplit(
-            self.texts[:n], self.labels[:n], None if self.ids is None else self.ids[:n]
-        )
+        return self.take(np.arange(min(n, len(self))))
 
     def take(self, rows: np.ndarray) -> EmotionSplit:
         """Return the rows at the given positions."""
+        rows = np.asarray(rows, dtype=np.int64)
         ids = None if self.ids is None else [self.ids[i] for i in rows]
-        return EmotionSplit([self.texts[i] for i in rows], self.labels[rows], ids)
+        return EmotionSplit(
+            [self.texts[i] for i in rows],
+            self.labels[rows],
+            ids,
+            None if self.synthetic is None else self.synthetic[rows],
+            None if self.groups is None else self.groups[rows],
+        )
+
+    def originals(self) -> EmotionSplit:
+        """Return only the rows that were not generated."""
+        if self.synthetic is None:
+            return self
+        return self.take(np.flatnonzero(~self.synthetic))
+
+    def sample_weights(self, synthetic_weight: float) -> np.ndarray | None:
+        """Return per-row weights: 1 for original rows, ``synthetic_weight`` for generated ones.
+
+        ``None`` when every weight would be 1 (nothing to weight).
+        """
+        if not self.has_synthetic or synthetic_weight == 1.0:
+            return None
+        return np.where(self.synthetic, float(synthetic_weight), 1.0)
 
 
 @dataclass(frozen=True)
@@ -176,7 +222,7 @@ class EmotionDataset:
         >>> info["sizes"], info["train_label_counts"]
         ({'train': 2}, {'joy': 1, 'fear': 1})
         """
-        return {
+        info = {
             "source": self.source,
             "fingerprint": self.fingerprint(),
             "sizes": {name: len(split) for name, split in self.splits.items()},
@@ -184,6 +230,9 @@ class EmotionDataset:
                 zip(self.label_names, map(int, self.label_counts("train")), strict=True)
             ),
         }
+        if self.train.has_synthetic:
+            info["synthetic_train_rows"] = int(self.train.synthetic.sum())
+        return info
 
     def summary(self) -> str:
         """One line: source, label count and split sizes."""
@@ -345,7 +394,48 @@ def load_dataset(
         source=where,
         validation_fraction=validation_fraction,
         seed=seed,
+        synthetic=synthetic_markers(frames["train"], where=f"{where}[train]"),
     )
+
+
+def synthetic_markers(frame, *, where: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """Read an augmented table's ``synthetic`` and ``source_row`` columns.
+
+    Returns
+    -------
+    (synthetic, groups) or None
+        ``None`` when the table has no ``synthetic`` column. ``groups`` is the
+        row's own position for an original row and its ``source_row`` for a
+        generated one.
+
+    Raises
+    ------
+    DataError
+        A ``synthetic`` column that is not boolean, or a generated row whose
+        ``source_row`` is missing or does not point at an original row.
+    """
+    if "synthetic" not in frame.columns:
+        return None
+    column = frame["synthetic"]
+    if column.isna().any() or not set(column.unique()) <= {True, False}:
+        raise DataError(f"{where}: the 'synthetic' column must hold true or false")
+    synthetic = column.to_numpy().astype(bool)
+    groups = np.arange(len(frame), dtype=np.int64)
+    if synthetic.any():
+        if "source_row" not in frame.columns:
+            raise DataError(f"{where}: generated rows need a 'source_row' column")
+        sources = pd.to_numeric(frame["source_row"], errors="coerce").to_numpy()
+        picked = sources[synthetic]
+        valid = ~np.isnan(picked) & (picked >= 0) & (picked < len(frame))
+        if valid.all():
+            valid = ~synthetic[picked.astype(np.int64)]
+        if not valid.all():
+            row = int(np.flatnonzero(synthetic)[np.argmin(valid)]) + 1
+            raise DataError(
+                f"{where}: generated data row {row} has a source_row that is not an original row"
+            )
+        groups[synthetic] = picked.astype(np.int64)
+    return synthetic, groups
 
 
 def _load_hub(
@@ -381,6 +471,7 @@ def _assemble(
     source: str,
     validation_fraction: float = 0.1,
     seed: int = 42,
+    synthetic: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> EmotionDataset:
     if "train" not in parts:
         raise DataError(f"{source}: no train split (found: {', '.join(parts) or 'none'})")
@@ -391,6 +482,8 @@ def _assemble(
         split: EmotionSplit(texts, binarize(labels, names, where=f"{source}[{split}]"), ids)
         for split, (texts, labels, ids) in parts.items()
     }
+    if synthetic is not None:
+        splits["train"] = replace(splits["train"], synthetic=synthetic[0], groups=synthetic[1])
     notes: tuple[str, ...] = ()
     if "validation" not in splits:
         train, validation = hold_out(splits["train"], validation_fraction, seed)

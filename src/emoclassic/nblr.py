@@ -20,16 +20,19 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.linear_model._base import LinearClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 __all__ = ["NBLogisticBlend", "log_count_ratio"]
 
 
-def log_count_ratio(X, y: np.ndarray, alpha: float = 1.0) -> np.ndarray:
+def log_count_ratio(
+    X, y: np.ndarray, alpha: float = 1.0, sample_weight: np.ndarray | None = None
+) -> np.ndarray:
     """Naive Bayes log-count ratio of binarised features.
 
     ``r_j = log((p_j / |p|_1) / (q_j / |q|_1))`` with ``p = alpha + sum of rows
-    with y = 1`` and ``q = alpha + sum of rows with y = 0`` of ``X != 0``.
+    with y = 1`` and ``q = alpha + sum of rows with y = 0`` of ``X != 0``
+    (each row counted with its ``sample_weight``).
 
     Parameters
     ----------
@@ -39,6 +42,8 @@ def log_count_ratio(X, y: np.ndarray, alpha: float = 1.0) -> np.ndarray:
         0/1 target.
     alpha : float, default=1.0
         Additive smoothing.
+    sample_weight : ndarray of shape (n_samples,) or None
+        Row weights; ``None`` counts every row once.
 
     Returns
     -------
@@ -52,6 +57,8 @@ def log_count_ratio(X, y: np.ndarray, alpha: float = 1.0) -> np.ndarray:
     """
     present = sp.csr_matrix(X, copy=True)
     present.data = (present.data != 0).astype(np.float64)
+    if sample_weight is not None:
+        present = sp.csr_matrix(present.multiply(np.asarray(sample_weight, float)[:, None]))
     positive = alpha + np.asarray(present[y == 1].sum(axis=0)).ravel()
     negative = alpha + np.asarray(present[y == 0].sum(axis=0)).ravel()
     return np.log((positive / positive.sum()) / (negative / negative.sum()))
@@ -135,7 +142,7 @@ class NBLogisticBlend(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         self.random_state = random_state
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit both logistic regressions and fold them into one linear model.
 
         Parameters
@@ -144,6 +151,8 @@ class NBLogisticBlend(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
             Training features (non-negative, such as TF-IDF).
         y : array-like of shape (n_samples,)
             Binary target.
+        sample_weight : array-like of shape (n_samples,) or None
+            Row weights, used by both regressions and by the NB ratio.
 
         Returns
         -------
@@ -158,6 +167,8 @@ class NBLogisticBlend(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
                 f"Only binary classification is supported; got {len(self.classes_)} class(es) in y."
             )
         X = sp.csr_matrix(X)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X)
         class_weight = self.class_weight
         if isinstance(class_weight, dict):  # keyed by the encoded 0/1 classes below
             class_weight = {i: class_weight.get(c, 1.0) for i, c in enumerate(self.classes_)}
@@ -165,13 +176,15 @@ class NBLogisticBlend(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         intercept = 0.0
         iterations = [0]
         if self.nb_weight < 1:
-            plain = self._logistic(class_weight).fit(X, encoded)
+            plain = self._logistic(class_weight).fit(X, encoded, sample_weight=sample_weight)
             weights += (1 - self.nb_weight) * plain.coef_.ravel()
             intercept += (1 - self.nb_weight) * plain.intercept_[0]
             iterations.append(int(plain.n_iter_.max()))
         if self.nb_weight > 0:
-            ratio = log_count_ratio(X, encoded, self.alpha)
-            scaled = self._logistic(class_weight).fit(sp.csr_matrix(X.multiply(ratio)), encoded)
+            ratio = log_count_ratio(X, encoded, self.alpha, sample_weight)
+            scaled = self._logistic(class_weight).fit(
+                sp.csr_matrix(X.multiply(ratio)), encoded, sample_weight=sample_weight
+            )
             weights += self.nb_weight * scaled.coef_.ravel() * ratio
             intercept += self.nb_weight * scaled.intercept_[0]
             iterations.append(int(scaled.n_iter_.max()))

@@ -26,6 +26,7 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "sklearn.multiclass._ConstantPredictor",
     # The fold splitter of out-of-fold thresholds (``cv`` of the threshold classifier).
     "sklearn.model_selection._split.KFold",
+    "sklearn.model_selection._split.PredefinedSplit",
 )
 
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.model_selection import GridSearchCV, KFold, ParameterGrid
+from sklearn.model_selection import GridSearchCV, GroupKFold, KFold, ParameterGrid, PredefinedSplit
 
 from emoclassic.datasets import EmotionDataset
 from emoclassic.errors import EmoclassicError, UsageError, require
@@ -81,6 +81,13 @@ class FitSettings:
         Folds of the out-of-fold predictions that choose the thresholds. More
         folds train each fold model on more rows, so its scores resemble the
         final model's more closely.
+    synthetic_weight : float, default=1.0
+        Weight of the generated rows of an augmented training split (its
+        ``synthetic`` column) in every fit, through ``sample_weight``; the
+        original rows weigh 1. ``0`` drops the generated rows altogether (so
+        they do not shape the vocabulary either). Whatever the weight, the
+        folds of the search and of the out-of-fold thresholds keep a
+        generated row on the same side as the row it rewords.
     """
 
     scoring: str = "f1_micro"
@@ -93,6 +100,7 @@ class FitSettings:
     scheduler: str | None = None
     thresholds_from: str | None = None
     threshold_folds: int = 5
+    synthetic_weight: float = 1.0
 
     def __post_init__(self):
         if self.scoring not in SCORINGS:
@@ -103,6 +111,8 @@ class FitSettings:
             raise UsageError(f"--threshold-folds must be at least 2, got {self.threshold_folds}")
         if self.n_jobs == 0:
             raise UsageError("--n-jobs must not be 0 (use -1 for all cores)")
+        if not 0.0 <= self.synthetic_weight:
+            raise UsageError(f"--synthetic-weight must be 0 or more, got {self.synthetic_weight}")
         if self.scheduler is not None and self.backend != "dask":
             raise UsageError("--scheduler needs --backend dask")
         if self.thresholds_from not in (None, *THRESHOLD_SOURCES):
@@ -176,6 +186,9 @@ def fit_model(
     settings = settings or FitSettings()
     recipe = get_recipe(recipe) if isinstance(recipe, str) else recipe
     train, validation = dataset.train, dataset.validation
+    if settings.synthetic_weight == 0:
+        train = train.originals()
+    weights = train.sample_weights(settings.synthetic_weight)
     search = settings.searches(recipe)
     source = settings.threshold_source(recipe)
     on_validation = source == "validation"
@@ -189,21 +202,25 @@ def fit_model(
             )
     pipeline = recipe.make(random_state=settings.seed)
     started = time.perf_counter()
-    if search:
-        pipeline, search_summary = _grid_search(
-            pipeline, recipe, train, settings, refit=on_validation
-        )
-    else:
-        search_summary = {"searched": False}
+    with _sample_weight_routing(pipeline, weights is not None, recipe.name):
+        if search:
+            pipeline, search_summary = _grid_search(
+                pipeline, recipe, train, settings, refit=on_validation, weights=weights
+            )
+        else:
+            search_summary = {"searched": False}
+            if on_validation:
+                _fit_once(pipeline, train, settings.n_jobs, weights)
         if on_validation:
-            _fit_once(pipeline, train, settings.n_jobs)
+            tuned = PerLabelThresholdClassifier(pipeline, cv="prefit").fit(
+                validation.texts, validation.labels
+            )
+        else:
+            tuned = _fit_with_out_of_fold_thresholds(pipeline, train, settings, weights)
+    _forget_requests(tuned)
     if on_validation:
-        tuned = PerLabelThresholdClassifier(pipeline, cv="prefit").fit(
-            validation.texts, validation.labels
-        )
         rule = "per-label thresholds tuned on the validation split (max F1 per label)"
     else:
-        tuned = _fit_with_out_of_fold_thresholds(pipeline, train, settings)
         rule = (
             f"per-label thresholds tuned on {settings.threshold_folds}-fold out-of-fold "
             "predictions on the training split (max F1 per label)"
@@ -221,6 +238,8 @@ def fit_model(
         "seed": settings.seed,
         "data": dataset.provenance(),
     }
+    if dataset.train.has_synthetic:
+        metadata["synthetic_weight"] = settings.synthetic_weight
     return SklearnEmotionModel(tuned, dataset.label_names, tuned.thresholds_, metadata)
 
 
@@ -237,21 +256,71 @@ def _set_per_label_jobs(n_jobs: int | None, *pipelines) -> bool:
     return True
 
 
-def _fit_once(pipeline, train, n_jobs: int | None) -> None:
+def _weight_params(weights: np.ndarray | None) -> dict:
+    return {} if weights is None else {"sample_weight": weights}
+
+
+@contextlib.contextmanager
+def _sample_weight_routing(pipeline, enabled: bool, recipe: str) -> Iterator[None]:
+    """Route ``sample_weight`` to the per-label classifiers while fitting (metadata routing).
+
+    ``fit_model`` removes the requests from the fitted classifiers afterwards
+    (:func:`_forget_requests`), so a saved model is the same kind of object as
+    an unweighted one.
+    """
+    if not enabled:
+        yield
+        return
+    import inspect
+
+    import sklearn
+
+    inner = pipeline.named_steps["clf"].estimator
+    if "sample_weight" not in inspect.signature(inner.fit).parameters:
+        raise UsageError(f"recipe {recipe!r} cannot weight rows; use --synthetic-weight 1 or 0")
+    with sklearn.config_context(enable_metadata_routing=True):
+        inner.set_fit_request(sample_weight=True)
+        yield
+
+
+def _forget_requests(tuned: PerLabelThresholdClassifier) -> None:
+    """Drop the ``sample_weight`` requests from the fitted per-label classifiers."""
+    for pipeline in (tuned.estimator, getattr(tuned, "estimator_", None)):
+        if pipeline is None:
+            continue
+        clf = pipeline.named_steps["clf"]
+        for estimator in (clf.estimator, *getattr(clf, "estimators_", ())):
+            vars(estimator).pop("_metadata_request", None)
+
+
+def _folds(train, n_splits: int, seed: int):
+    """Shuffled K folds; with generated rows, grouped so a row and its rewordings stay together."""
+    if not train.has_synthetic or train.groups is None:
+        return KFold(n_splits, shuffle=True, random_state=seed)
+    test_fold = np.empty(len(train), dtype=np.int64)
+    grouped = GroupKFold(n_splits, shuffle=True, random_state=seed)
+    for fold, (_, rows) in enumerate(grouped.split(train.texts, groups=train.groups)):
+        test_fold[rows] = fold
+    return PredefinedSplit(test_fold)
+
+
+def _fit_once(pipeline, train, n_jobs: int | None, weights: np.ndarray | None = None) -> None:
     """Fit the recipe's default parameters; ``n_jobs`` parallelises its per-label fits."""
     _set_per_label_jobs(n_jobs, pipeline)
     with _collapsed_fit_warnings(parallel=n_jobs not in (None, 1)):
-        pipeline.fit(train.texts, train.labels)
+        pipeline.fit(train.texts, train.labels, **_weight_params(weights))
     _set_per_label_jobs(None, pipeline)
 
 
-def _fit_with_out_of_fold_thresholds(pipeline, train, settings: FitSettings):
+def _fit_with_out_of_fold_thresholds(
+    pipeline, train, settings: FitSettings, weights: np.ndarray | None = None
+):
     """Choose thresholds on out-of-fold scores, then refit on all of train.
 
     Each fold refits the whole pipeline, vectorizer included, so no held-out
     text shapes the features it is scored with.
     """
-    folds = KFold(settings.threshold_folds, shuffle=True, random_state=settings.seed)
+    folds = _folds(train, settings.threshold_folds, settings.seed)
     per_label_jobs = _set_per_label_jobs(settings.n_jobs, pipeline)  # inside each fold
     tuned = PerLabelThresholdClassifier(
         pipeline, cv=folds, n_jobs=None if per_label_jobs else settings.n_jobs
@@ -264,14 +333,26 @@ def _fit_with_out_of_fold_thresholds(pipeline, train, settings: FitSettings):
         _progress(settings.threshold_folds, settings.progress, "out-of-fold fits"),
         _collapsed_fit_warnings(parallel=settings.n_jobs not in (None, 1)),
     ):
-        tuned.fit(train.texts, train.labels)
+        tuned.fit(train.texts, train.labels, **_weight_params(weights))
     _set_per_label_jobs(None, tuned.estimator, tuned.estimator_)
     return tuned
 
 
-def _grid_search(pipeline, recipe: Recipe, train, settings: FitSettings, refit: bool = True):
+def _grid_search(
+    pipeline,
+    recipe: Recipe,
+    train,
+    settings: FitSettings,
+    refit: bool = True,
+    weights: np.ndarray | None = None,
+):
     """Run the recipe's grid; return the best pipeline (fitted only if ``refit``) and a summary."""
-    folds = KFold(settings.cv, shuffle=True, random_state=settings.seed)
+    folds = _folds(train, settings.cv, settings.seed)
+    scoring = settings.scoring
+    if weights is not None:  # candidates are ranked on unweighted held-out rows
+        from sklearn.metrics import get_scorer
+
+        scoring = get_scorer(scoring).set_score_request(sample_weight=False)
     n_candidates = len(ParameterGrid(recipe.param_grid))
     total = n_candidates * settings.cv
     logger.info(
@@ -285,7 +366,7 @@ def _grid_search(pipeline, recipe: Recipe, train, settings: FitSettings, refit: 
         search = GridSearchCV(
             pipeline.set_params(memory=cache),
             recipe.param_grid,
-            scoring=settings.scoring,
+            scoring=scoring,
             cv=folds,
             n_jobs=settings.n_jobs if settings.backend is None else settings.n_jobs or -1,
             refit=refit,
@@ -298,7 +379,7 @@ def _grid_search(pipeline, recipe: Recipe, train, settings: FitSettings, refit: 
                 parallel=settings.backend is not None or settings.n_jobs not in (None, 1)
             ),
         ):
-            search.fit(train.texts, train.labels)
+            search.fit(train.texts, train.labels, **_weight_params(weights))
         if refit:
             best = search.best_estimator_.set_params(memory=None)
         else:

@@ -6,7 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from emoclassic.cli._common import add_data_arguments, load_training_data, n_jobs, positive_int
+from emoclassic.cli._common import (
+    add_data_arguments,
+    load_training_data,
+    n_jobs,
+    non_negative_float,
+    positive_int,
+)
 from emoclassic.cli._fit_transformer import (
     TRANSFORMER_RECIPES,
     add_transformer_arguments,
@@ -63,6 +69,14 @@ def add_parser(subparsers) -> None:
         type=positive_int,
         default=None,
         help="folds of the out-of-fold threshold predictions (default: 5)",
+    )
+    parser.add_argument(
+        "--synthetic-weight",
+        type=non_negative_float,
+        default=None,
+        metavar="W",
+        help="weight of the generated rows of an augmented dataset (--data from "
+        "`emoclassic augment`) in every fit; 0 drops them (default: 1)",
     )
     parser.add_argument(
         "--n-jobs",
@@ -141,6 +155,7 @@ def run(args: argparse.Namespace) -> int:
         scheduler=args.scheduler,
         thresholds_from=args.thresholds_from,
         **({} if args.threshold_folds is None else {"threshold_folds": args.threshold_folds}),
+        **({} if args.synthetic_weight is None else {"synthetic_weight": args.synthetic_weight}),
     )
     if args.format == "skops" or (args.out is not None and args.out.suffix == ".skops"):
         from emoclassic.errors import require
@@ -148,6 +163,15 @@ def run(args: argparse.Namespace) -> int:
         require("skops.io", "skops")  # fail before the fit, not after
     out = args.out or Path("models") / f"{args.recipe}.{args.format or 'joblib'}"
     dataset = load_training_data(args)
+    if dataset.train.has_synthetic:
+        n_synthetic = int(dataset.train.synthetic.sum())
+        weight = settings.synthetic_weight
+        print(
+            f"{n_synthetic:,} generated training rows: "
+            + ("dropped" if weight == 0 else f"weight {weight:g}, grouped with their sources")
+        )
+    elif args.synthetic_weight is not None:
+        print("--synthetic-weight: the training split has no generated rows; nothing to weight")
     recipe = get_recipe(args.recipe)
     if settings.searches(recipe):
         print(f"fitting recipe {args.recipe!r} (grid scored by {args.scoring}, {args.cv}-fold CV)")

@@ -118,6 +118,7 @@ def run_transformer(args: argparse.Namespace) -> int:
             ("--scheduler", args.scheduler is not None),
             ("--thresholds-from", args.thresholds_from is not None),
             ("--threshold-folds", args.threshold_folds is not None),
+            ("--synthetic-weight", args.synthetic_weight is not None),
         )
         if given
     ]
