@@ -151,7 +151,7 @@ def test_fit_command_weights_an_augmented_folder(tmp_path):
         "text": split.texts,
         "labels": [np.flatnonzero(row).tolist() for row in split.labels],
         "synthetic": split.synthetic.tolist(),
-        "source_row": [int(g) if s else -1 for g, s in zip(split.groups, split.synthetic, strict=True)],
+        "source_row": np.where(split.synthetic, split.groups, -1).tolist(),
     }
     plain = {
         k: [v for v, s in zip(vals, split.synthetic, strict=True) if not s]
