@@ -61,9 +61,10 @@ def choose_backend(model: str) -> str:
     """Pick the local backend for a model: ``"llamacpp"`` for GGUF files, else ``"hf"``.
 
     GGUF models (a ``.gguf`` path or a named offline model) go to llama.cpp
-    when ``xllamacpp`` is installed: it loads in under a second instead of
-    30-45 s of dequantising, and generates faster than transformers on the
-    same prompts on CPU (measured by ``pipelines/bench_augment.py``).
+    when ``xllamacpp`` is installed. On 2 CPU cores with SmolLM2-135M it
+    loaded in 0.5 s against 20.8 s of dequantising for transformers, and
+    generated 1.43x faster on the same 96 prompts
+    (``python pipelines/bench_augment.py --model smollm2-135m``).
     Without ``xllamacpp`` they go to transformers, which reads GGUF too.
 
     Examples
