@@ -36,9 +36,8 @@ class LlamaCppGenerator:
     batch_size : int, default=32
         Prompts per ``generate`` call made by the augmentation loop.
     parallel : int, default=8
-        Server slots decoding at once (continuous batching). On 2 CPU cores
-        with SmolLM2-135M, 8 slots gave 0.22 s per 40-token generation
-        against 0.41 s for one slot (4 slots: 0.24 s, 16: 0.23 s).
+        Server slots decoding at once (continuous batching); one slot leaves
+        most of a CPU's matrix throughput unused on a small model.
     threads : int or None
         CPU threads; ``None`` uses every core this process may run on.
     context : int, default=512
