@@ -223,3 +223,15 @@ def test_minority_labels_without_rows_are_not_reported_as_reached(caplog):
     assert result.stop_reason == STOP_NO_SOURCE and result.iterations == 0
     assert backend.produced == 0 and result.kept == []
     assert "label 'rare' has no training row to rephrase; skipped" in caplog.text
+
+
+def test_augmented_split_marks_and_groups_the_kept_rows():
+    dataset = skewed_dataset()
+    result = run(FakeBackend())
+    split = result.augmented_split(dataset.train)
+    assert len(split) == 100 + len(result.kept) == 108
+    assert split.synthetic.sum() == 8 and not split.synthetic[:100].any()
+    assert [split.texts[100 + i] for i in range(8)] == [r.text for r in result.kept]
+    assert split.groups[100:].tolist() == [r.source_row for r in result.kept]
+    assert np.array_equal(split.labels[100:], dataset.train.labels[split.groups[100:]])
+    assert split.ids[100] == f"r{result.kept[0].source_row}-aug-rare-0"

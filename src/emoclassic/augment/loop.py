@@ -124,6 +124,25 @@ class AugmentResult:
     from_cache: int = 0
     from_backend: int = 0
 
+    def augmented_split(self, train: EmotionSplit) -> EmotionSplit:
+        """Return ``train`` followed by the kept rows, marked synthetic and grouped by source.
+
+        A kept row takes all labels of its source row, and the source row's
+        position as its group (see :class:`~emoclassic.datasets.EmotionSplit`).
+        """
+        rows = np.array([row.source_row for row in self.kept], dtype=np.int64)
+        n = len(train)
+        return EmotionSplit(
+            list(train.texts) + [row.text for row in self.kept],
+            np.concatenate([train.labels, train.labels[rows]]) if len(rows) else train.labels,
+            None
+            if train.ids is None
+            else list(train.ids)
+            + [f"{train.ids[r.source_row]}-aug-{r.label}-{r.sample}" for r in self.kept],
+            np.concatenate([np.zeros(n, dtype=bool), np.ones(len(rows), dtype=bool)]),
+            np.concatenate([np.arange(n, dtype=np.int64), rows]),
+        )
+
     def rejected_total(self) -> Counter:
         """Rejections by reason over all labels."""
         total: Counter = Counter()
