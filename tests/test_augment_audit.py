@@ -2,7 +2,7 @@
 
 The audit (``augment/audit/smollm2-135m.jsonl``) was labelled by hand, blind
 to the filters' decisions. The thresholds were chosen on its even rows; the
-odd rows are held out. The rates asserted here are the ones the README quotes
+odd rows are held out. The rates asserted here are the ones docs/augmentation.md quotes
 (``python augment/audit/score.py augment/audit/smollm2-135m.jsonl``), with a
 little room for floating-point drift in the sentence encoder across torch
 versions.
@@ -50,7 +50,7 @@ def test_filters_keep_no_meta_talk_or_off_topic_text_on_the_audit(rows, quality)
     assert 0.10 <= score.kept_share <= 0.17
     assert score.kept_rate("meta", "echo", "reply") <= 0.05
     assert score.kept_rate("off_topic") <= 0.10
-    # The two rates of the README: precision 41.2% (14 of 34 kept are good rewordings),
+    # The two rates of the docs: precision 41.2% (14 of 34 kept are good rewordings),
     # 60% of the good rewordings rejected. A 135M model mostly distorts the meaning,
     # and word overlap or embeddings cannot tell "I wish I did more" from "I'm happy I did".
     assert 0.35 <= score.precision <= 0.50

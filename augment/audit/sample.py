@@ -4,7 +4,8 @@
         --out augment/audit/smollm2-135m.jsonl
 
 Each line holds the label, the source comment, the raw generation and an empty
-``verdict`` for a person to fill in (see README.md beside this file). The
+``verdict`` for a person to fill in (the verdicts are defined in
+``emoclassic.augment.audit``). The
 sources are drawn from the labels under ``--threshold`` of the bundled
 GoEmotions training split, the prompt is the package's default template, and
 the sampling settings are the CLI's defaults, so the audit sees what

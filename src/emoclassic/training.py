@@ -153,35 +153,35 @@ def fit_model(
 
     Parameters
     ----------
-        recipe : str or Recipe
-            Recipe name (``"lr"``, ``"nb"``, ...) or object.
-        dataset : EmotionDataset
-            The train split is fitted; the thresholds come from the validation
-            split or from out-of-fold predictions on train (see
-            ``FitSettings.thresholds_from``). Test is never touched.
-        settings : FitSettings, optional
-            Search settings.
+    recipe : str or Recipe
+        Recipe name (``"lr"``, ``"nb"``, ...) or object.
+    dataset : EmotionDataset
+        The train split is fitted; the thresholds come from the validation
+        split or from out-of-fold predictions on train (see
+        ``FitSettings.thresholds_from``). Test is never touched.
+    settings : FitSettings, optional
+        Search settings.
 
     Returns
     -------
-        SklearnEmotionModel
-            Wrapping a :class:`~emoclassic.thresholds.PerLabelThresholdClassifier`.
-            ``metadata`` holds the recipe, best parameters, a CV summary, the
-            threshold source, timings and the data fingerprint.
+    SklearnEmotionModel
+        Wrapping a :class:`~emoclassic.thresholds.PerLabelThresholdClassifier`.
+        ``metadata`` holds the recipe, best parameters, a CV summary, the
+        threshold source, timings and the data fingerprint.
 
     Examples
     --------
-        >>> import numpy as np
-        >>> from emoclassic.datasets import EmotionDataset, EmotionSplit
-        >>> texts = ["happy day", "sad day", "happy joy", "sad tears"] * 6
-        >>> labels = np.array([[1, 0], [0, 1], [1, 0], [0, 1]] * 6, dtype=np.uint8)
-        >>> split = EmotionSplit(texts, labels)
-        >>> ds = EmotionDataset(("joy", "sadness"), {"train": split, "validation": split})
-        >>> model = fit_model("nb", ds, FitSettings(progress=False))
-        >>> model.metadata["best_params"]["clf__estimator__alpha"]
-        0.1
-        >>> model.predict(["happy"]).tolist()
-        [[1, 0]]
+    >>> import numpy as np
+    >>> from emoclassic.datasets import EmotionDataset, EmotionSplit
+    >>> texts = ["happy day", "sad day", "happy joy", "sad tears"] * 6
+    >>> labels = np.array([[1, 0], [0, 1], [1, 0], [0, 1]] * 6, dtype=np.uint8)
+    >>> split = EmotionSplit(texts, labels)
+    >>> ds = EmotionDataset(("joy", "sadness"), {"train": split, "validation": split})
+    >>> model = fit_model("nb", ds, FitSettings(progress=False))
+    >>> model.metadata["best_params"]["clf__estimator__alpha"]
+    0.1
+    >>> model.predict(["happy"]).tolist()
+    [[1, 0]]
     """
     settings = settings or FitSettings()
     recipe = get_recipe(recipe) if isinstance(recipe, str) else recipe
