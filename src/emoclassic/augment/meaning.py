@@ -84,6 +84,8 @@ class SentenceEncoder:
         self.batch_size = batch_size
         where = resolve_encoder(model)
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        bars = transformers.utils.logging.is_progress_bar_enabled()
+        transformers.utils.logging.disable_progress_bar()  # a 90 MB model loads in a second
         try:
             self.tokenizer = transformers.AutoTokenizer.from_pretrained(where)
             self.model = transformers.AutoModel.from_pretrained(where).to(self.device).eval()
@@ -93,6 +95,9 @@ class SentenceEncoder:
             raise MissingDependencyError(
                 f"cannot load the sentence encoder {where!r}{hint}: {reason}"
             ) from None
+        finally:
+            if bars:
+                transformers.utils.logging.enable_progress_bar()
         log.info("loaded sentence encoder %s on %s", where, self.device)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
