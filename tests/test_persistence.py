@@ -73,7 +73,7 @@ def test_missing_label_list(fitted, tmp_path):
     payload = joblib.load(path)
     del payload["label_names"]
     joblib.dump(payload, path)
-    with pytest.raises(ModelError, match="has no label list"):
+    with pytest.raises(ModelError, match="label list is missing"):
         load_model(path)
 
 
@@ -107,3 +107,50 @@ def test_interrupted_save_leaves_nothing(fitted, tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         persistence.save_model(fitted, tmp_path / "lr.joblib")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_paths_that_would_corrupt_a_model_are_refused_before_writing(fitted, tmp_path):
+    from emoclassic.errors import UsageError
+
+    with pytest.raises(UsageError, match="its sidecar would overwrite it"):
+        save_model(fitted, tmp_path / "model.json")
+    with pytest.raises(UsageError, match=r"a joblib model cannot be named \.skops"):
+        save_model(fitted, tmp_path / "x.skops", file_format="joblib")
+    with pytest.raises(UsageError, match=r"a skops model cannot be named \.joblib"):
+        save_model(fitted, tmp_path / "x.joblib", file_format="skops")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failing_sidecar_leaves_no_model_behind(fitted, tmp_path, monkeypatch):
+    import emoclassic.persistence as persistence
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(persistence, "sidecar_dict", broken)
+    with pytest.raises(OSError, match="disk full"):
+        save_model(fitted, tmp_path / "lr.joblib")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("label_names", ["a", "b", "c", "d", "e"], "scores 3 labels but the model names 5"),
+        ("label_names", "anger", "label list is missing or not a list of names"),
+        ("label_names", ["anger", "anger", "joy"], "repeats a name"),
+        ("thresholds", [0.5, 0.5], "needs 3 finite thresholds"),
+        ("thresholds", ["x", 0.5, 0.5], "needs 3 finite thresholds"),
+        ("format_version", "1", "format_version is not a positive integer"),
+        ("versions", "1.9", "versions field is not a mapping"),
+        ("metadata", [1, 2], "metadata is not a mapping"),
+    ],
+)
+def test_every_payload_field_is_checked_on_load(fitted, tmp_path, field, value, message):
+    path = tmp_path / "lr.joblib"
+    save_model(fitted, path)
+    payload = joblib.load(path)
+    payload[field] = value
+    joblib.dump(payload, path)
+    with pytest.raises(ModelError, match=message):
+        load_model(path)

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import LABELS, run_cli, toy_split
 from emoclassic.datasets import EmotionDataset
-from emoclassic.errors import MissingDependencyError, ModelError
+from emoclassic.errors import MissingDependencyError, ModelError, UsageError
 from emoclassic.persistence import load_model, save_model
 from emoclassic.safeio import TRUSTED_TYPES, is_skops_file
 from emoclassic.training import FitSettings, fit_model
@@ -64,7 +64,7 @@ def test_explicit_format_overrides_the_suffix(fitted, tmp_path):
     np.testing.assert_array_equal(
         load_model(path).predict_proba(TEXTS), fitted.predict_proba(TEXTS)
     )
-    with pytest.raises(ValueError, match="file_format must be one of"):
+    with pytest.raises(UsageError, match="unknown model file format 'pickle'"):
         save_model(fitted, tmp_path / "x.pkl", file_format="pickle")
 
 

@@ -13,14 +13,15 @@ allow-list of types and is the format to use for models from elsewhere.
 from __future__ import annotations
 
 import json
+import os
 import platform
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-from emoclassic.atomic import atomic_path, atomic_write_text
-from emoclassic.errors import ModelError
+from emoclassic.atomic import atomic_path
+from emoclassic.errors import ModelError, UsageError
 from emoclassic.model import EmotionModel, SklearnEmotionModel
 from emoclassic.safeio import dump_skops, is_skops_file, load_skops
 
@@ -28,6 +29,7 @@ __all__ = [
     "FILE_FORMATS",
     "FORMAT",
     "FORMAT_VERSION",
+    "check_model_path",
     "library_versions",
     "load_model",
     "save_model",
@@ -58,6 +60,48 @@ def library_versions() -> dict[str, str]:
 def sidecar_path(path: str | Path) -> Path:
     """``models/lr.joblib`` -> ``models/lr.json``."""
     return Path(path).with_suffix(".json")
+
+
+def check_model_path(path: str | Path, file_format: str | None = None) -> str:
+    """Check where a model would be written, before any work; return the file format.
+
+    Refuses a path that its own sidecar would overwrite (``model.json``), a
+    format that contradicts the file name (``file_format="joblib"`` for
+    ``x.skops``, or the reverse), and a path that is a folder or whose parent
+    cannot be created or written.
+
+    Examples
+    --------
+    >>> check_model_path("models/lr.skops")
+    'skops'
+    >>> check_model_path("models/lr.json")
+    Traceback (most recent call last):
+    ...
+    emoclassic.errors.UsageError: models/lr.json: a model file must not end in .json (its sidecar would overwrite it); use .joblib or .skops
+    """  # noqa: E501
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        raise UsageError(
+            f"{path}: a model file must not end in .json (its sidecar would overwrite it); "
+            "use .joblib or .skops"
+        )
+    if file_format is not None and file_format not in FILE_FORMATS:
+        raise UsageError(f"unknown model file format {file_format!r}; choose joblib or skops")
+    implied = "skops" if suffix == ".skops" else "joblib"
+    if file_format is not None and suffix in (".skops", ".joblib") and file_format != implied:
+        raise UsageError(
+            f"{path}: a {file_format} model cannot be named {suffix}; "
+            f"use the {'.skops' if file_format == 'skops' else '.joblib'} suffix"
+        )
+    if path.is_dir():
+        raise UsageError(f"{path}: is a folder; give a file path")
+    parent = next((p for p in (path.parent, *path.parent.parents) if p.exists()), Path("."))
+    if not parent.is_dir():
+        raise UsageError(f"{path}: {parent} is not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"{path}: {parent} is not writable")
+    return file_format or implied
 
 
 def save_model(
@@ -95,9 +139,7 @@ def save_model(
     import joblib
 
     path = Path(path)
-    file_format = file_format or ("skops" if path.suffix == ".skops" else "joblib")
-    if file_format not in FILE_FORMATS:
-        raise ValueError(f"file_format must be one of {FILE_FORMATS}, got {file_format!r}")
+    file_format = check_model_path(path, file_format)
     versions = library_versions()
     payload = {
         "format": FORMAT,
@@ -109,13 +151,17 @@ def save_model(
         "metadata": model.metadata,
         "estimator": model.estimator,
     }
-    with atomic_path(path) as tmp:
+    sidecar = sidecar_path(path)
+    # Both files are complete on disk before either replaces anything, so a failure
+    # while writing one of them leaves neither behind.
+    with atomic_path(path) as tmp, atomic_path(sidecar) as tmp_sidecar:
         if file_format == "skops":
             dump_skops(payload, tmp)
         else:
             joblib.dump(payload, tmp, compress=3)
-    sidecar = sidecar_path(path)
-    atomic_write_text(sidecar, json.dumps(sidecar_dict(model, versions), indent=2) + "\n")
+        tmp_sidecar.write_text(
+            json.dumps(sidecar_dict(model, versions), indent=2) + "\n", encoding="utf-8"
+        )
     return sidecar
 
 
@@ -170,20 +216,58 @@ def load_model(path: str | Path, *, allow_version_mismatch: bool = False) -> Emo
     payload = load_skops(path) if is_skops_file(path) else _read_payload(path)
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ModelError(f"{path}: not an emoclassic model file")
-    if payload.get("format_version", 0) > FORMAT_VERSION:
-        raise ModelError(
-            f"{path}: written by a newer emoclassic (format {payload['format_version']}); upgrade"
-        )
+    version = payload.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ModelError(f"{path}: the model's format_version is not a positive integer")
+    if version > FORMAT_VERSION:
+        raise ModelError(f"{path}: written by a newer emoclassic (format {version}); upgrade")
     label_names = payload.get("label_names")
-    if not label_names:
-        raise ModelError(f"{path}: the model has no label list")
-    _check_versions(path, payload.get("versions", {}), allow_version_mismatch)
+    if (
+        not isinstance(label_names, list | tuple)
+        or not label_names
+        or not all(isinstance(name, str) and name for name in label_names)
+    ):
+        raise ModelError(f"{path}: the model's label list is missing or not a list of names")
+    if len(set(label_names)) != len(label_names):
+        raise ModelError(f"{path}: the model's label list repeats a name")
+    versions = payload.get("versions")
+    if not isinstance(versions, dict) or not all(isinstance(v, str) for v in versions.values()):
+        raise ModelError(f"{path}: the model's versions field is not a mapping of names")
+    _check_versions(path, versions, allow_version_mismatch)
+    metadata = payload.get("metadata", {})
+    if not isinstance(metadata, dict):
+        raise ModelError(f"{path}: the model's metadata is not a mapping")
     estimator = payload.get("estimator")
     if estimator is None or not hasattr(estimator, "predict_proba"):
         raise ModelError(f"{path}: the model holds no usable estimator")
-    return SklearnEmotionModel(
-        estimator, label_names, payload.get("thresholds"), payload.get("metadata")
-    )
+    width = _output_width(path, estimator)
+    if width != len(label_names):
+        raise ModelError(
+            f"{path}: the estimator scores {width} labels but the model names "
+            f"{len(label_names)}; the file is inconsistent"
+        )
+    thresholds = _thresholds(path, payload.get("thresholds"), len(label_names))
+    return SklearnEmotionModel(estimator, label_names, thresholds, metadata)
+
+
+def _thresholds(path: Path, values, n_labels: int) -> np.ndarray:
+    try:
+        thresholds = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        thresholds = None
+    if thresholds is None or thresholds.shape != (n_labels,) or not np.all(np.isfinite(thresholds)):
+        raise ModelError(f"{path}: the model needs {n_labels} finite thresholds, one per label")
+    return thresholds
+
+
+def _output_width(path: Path, estimator) -> int:
+    """How many label scores the estimator returns, asked on one empty text."""
+    try:
+        return int(np.asarray(estimator.predict_proba([""])).shape[1])
+    except Exception as exc:  # a broken estimator fails in many ways
+        raise ModelError(
+            f"{path}: the model's estimator cannot score a text ({type(exc).__name__})"
+        ) from None
 
 
 def _read_payload(path: Path):

@@ -140,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
     if args.recipe in TRANSFORMER_RECIPES:
         return run_transformer(args)
     check_no_transformer_options(args)
-    from emoclassic.persistence import save_model
+    from emoclassic.persistence import check_model_path, save_model
     from emoclassic.pipelines import get_recipe
     from emoclassic.training import FitSettings, fit_model
 
@@ -162,6 +162,7 @@ def run(args: argparse.Namespace) -> int:
 
         require("skops.io", "skops")  # fail before the fit, not after
     out = args.out or Path("models") / f"{args.recipe}.{args.format or 'joblib'}"
+    check_model_path(out, args.format)  # fail now, not after the fit
     dataset = load_training_data(args)
     if dataset.train.has_synthetic:
         n_synthetic = int(dataset.train.synthetic.sum())
