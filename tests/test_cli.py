@@ -182,3 +182,23 @@ def test_fit_best_on_a_non_english_semeval_layout(tmp_path):
     assert "per-label thresholds: 5-fold out-of-fold predictions on train" in result.stdout
     predicted = run_cli("predict", "models/best.joblib", "ich bin so wütend!!", cwd=tmp_path)
     assert predicted.stdout.split()[0] == "wut"
+
+
+def test_hostile_inputs_are_one_line_errors(tmp_path):
+    binary = tmp_path / "blob.bin"
+    binary.write_bytes(b"\x00\x01\xff\xfe" * 50)
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes("caf\xe9 au lait\n".encode("latin-1"))
+    cases = [
+        (["fit", "lr", "--seed", "-1"], 2, "--seed: must be between 0 and 4294967295, got -1"),
+        (["fit", "lr", "--seed", str(2**32)], 2, "must be between 0 and 4294967295"),
+        (["predict", "m.joblib", "--file", str(tmp_path)], 1, "is a folder"),
+        (["augment", "--prompt-file", str(latin), "--min-meaning", "0"], 2, "is not UTF-8"),
+        (["augment", "--forbidden-file", str(binary), "--min-meaning", "0"], 2, "is not UTF-8"),
+    ]
+    for args, code, message in cases:
+        result = run_cli(*args, cwd=tmp_path)
+        assert result.returncode == code, (args, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and message in lines[0], (args, result.stderr)
+        assert "Traceback" not in result.stderr

@@ -223,6 +223,8 @@ def load_forbidden_phrases(path: str | Path | None = None) -> tuple[str, ...]:
             raise UsageError(
                 f"{path}: cannot read the forbidden-phrase list: {exc.strerror}"
             ) from None
+        except UnicodeDecodeError:
+            raise UsageError(f"{path}: the forbidden-phrase list is not UTF-8 text") from None
     phrases = []
     for line in content.splitlines():
         line = line.strip()

@@ -108,6 +108,8 @@ class PromptTemplate:
             text = path.read_text("utf-8").strip()
         except OSError as exc:
             raise UsageError(f"{path}: cannot read the prompt template: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise UsageError(f"{path}: the prompt template is not UTF-8 text") from None
         if not text:
             raise UsageError(f"{path}: the prompt template is empty")
         return cls(text, name=str(path))

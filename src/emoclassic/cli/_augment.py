@@ -14,6 +14,7 @@ from emoclassic.cli._common import (
     non_negative_float,
     positive_float,
     positive_int,
+    seed,
     share,
     share_or_one,
 )
@@ -112,7 +113,7 @@ def add_parser(subparsers) -> None:
         help="each iteration aims to multiply a rare label's count by this (default: 1.5)",
     )
     loop.add_argument(
-        "--seed", type=int, default=42, help="fixes picks and hf sampling (default: 42)"
+        "--seed", type=seed, default=42, help="fixes picks and sampling (default: 42)"
     )
     filters = parser.add_argument_group("prompt and filters")
     filters.add_argument(

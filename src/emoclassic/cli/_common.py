@@ -20,6 +20,17 @@ def positive_int(text: str) -> int:
     return value
 
 
+def seed(text: str) -> int:
+    """Argparse type: a random seed numpy and scikit-learn accept (0 to 2**32 - 1)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 4294967295, got {value}")
+    return value
+
+
 def n_jobs(text: str) -> int:
     """Argparse type: joblib's n_jobs (a non-zero integer, -1 for all cores)."""
     try:

@@ -12,6 +12,7 @@ from emoclassic.cli._common import (
     n_jobs,
     non_negative_float,
     positive_int,
+    seed,
 )
 from emoclassic.cli._fit_transformer import (
     TRANSFORMER_RECIPES,
@@ -85,7 +86,7 @@ def add_parser(subparsers) -> None:
         help="parallel fits: grid-search candidates, or per-emotion fits when there is no "
         "grid (default: -1, all cores; 1: sequential)",
     )
-    parser.add_argument("--seed", type=int, default=42, help="random seed (default: 42)")
+    parser.add_argument("--seed", type=seed, default=42, help="random seed (default: 42)")
     parser.add_argument(
         "--out",
         type=Path,

@@ -50,9 +50,17 @@ def read_texts(args: argparse.Namespace) -> list[str]:
     elif args.file is not None:
         if not args.file.exists():
             raise DataError(f"{args.file}: no such file")
-        texts = [
-            line for line in args.file.read_text(encoding="utf-8").splitlines() if line.strip()
-        ]
+        if args.file.is_dir():
+            raise DataError(f"{args.file}: is a folder; give a text file, one text per line")
+        try:
+            content = args.file.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise DataError(f"{args.file}: not UTF-8 text") from None
+        except OSError as exc:
+            raise DataError(f"{args.file}: cannot be read ({exc.strerror})") from None
+        if "\x00" in content:
+            raise DataError(f"{args.file}: a binary file, not text")
+        texts = [line for line in content.splitlines() if line.strip()]
         if not texts:
             raise DataError(f"{args.file}: no texts (the file is empty)")
     elif not sys.stdin.isatty():
