@@ -91,3 +91,25 @@ def test_sentence_encoder_scores_rewordings_above_replies(tmp_path):
     assert encoder.encode(["a", "b", "c"]).shape == (3, 384)
     with pytest.raises(MissingDependencyError, match="cannot load the sentence encoder"):
         SentenceEncoder(str(tmp_path / "no-encoder"))
+
+
+def test_unwritable_outputs_fail_before_any_model_loads(tmp_path):
+    a_file = tmp_path / "taken"
+    a_file.write_text("not a dataset")
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine")
+    cases = [
+        (["--out", str(a_file)], "exists and is not a folder"),
+        (["--out", str(foreign)], "non-empty folder that emoclassic did not write"),
+        (["--out", str(tmp_path / "ok"), "--cache", str(foreign)], "cache is a folder"),
+    ]
+    for extra, message in cases:
+        result = run_cli(
+            "augment", "--model", str(tmp_path / "no-model"), "--limit", "300",
+            "--min-meaning", "0", *extra, cwd=tmp_path,
+        )  # fmt: skip
+        assert result.returncode == 2, result.stderr
+        assert message in result.stderr and "cannot load model" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+    assert (foreign / "notes.txt").read_text() == "mine"

@@ -197,6 +197,8 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.retries < 0:
         raise UsageError(f"--retries must be 0 or more, got {args.retries}")
+    cache_path = args.cache or args.out.with_name(f"{args.out.name}.cache.jsonl")
+    check_outputs(args.out, cache_path)  # fail now, not after the generation
     dataset = load_data(args)
     if args.limit is not None:
         dataset = dataset.limit_train(args.limit)
@@ -215,41 +217,26 @@ def run(args: argparse.Namespace) -> int:
 
         quality = dataclasses.replace(quality, encoder=SentenceEncoder(args.meaning_model))
     backend_name = choose_backend(args.model) if args.backend == "auto" else args.backend
-    if backend_name == "llamacpp":
-        backend = make_backend(
-            "llamacpp",
-            model=args.model,
-            batch_size=args.batch_size,
-            parallel=args.parallel,
-            temperature=args.temperature,
-            top_p=args.top_p,
-            max_new_tokens=args.max_new_tokens,
-        )
-    elif backend_name == "hf":
-        backend = make_backend(
-            "hf",
-            model=args.model,
-            batch_size=args.batch_size,
-            temperature=args.temperature,
-            top_p=args.top_p,
-            max_new_tokens=args.max_new_tokens,
-            device=args.device,
-        )
-    else:
-        backend = make_backend(
-            "openai",
-            model=args.model,
-            base_url=args.base_url,
-            api_key=os.environ.get(args.api_key_env) or None,
-            batch_size=args.batch_size,
-            concurrency=args.concurrency,
-            timeout=args.timeout,
-            retries=args.retries,
-            temperature=args.temperature,
-            top_p=args.top_p,
-            max_new_tokens=args.max_new_tokens,
-        )
-    cache_path = args.cache or args.out.with_name(f"{args.out.name}.cache.jsonl")
+    own_options = {
+        "llamacpp": {"parallel": args.parallel},
+        "hf": {"device": args.device},
+        "openai": {
+            "base_url": args.base_url,
+            "api_key": os.environ.get(args.api_key_env) or None,
+            "concurrency": args.concurrency,
+            "timeout": args.timeout,
+            "retries": args.retries,
+        },
+    }[backend_name]
+    backend = make_backend(
+        backend_name,
+        model=args.model,
+        batch_size=args.batch_size,
+        temperature=args.temperature,
+        top_p=args.top_p,
+        max_new_tokens=args.max_new_tokens,
+        **own_options,
+    )
     cache = GenerationCache(cache_path)
     print(f"model {backend.model_name}; cache {cache_path} ({len(cache):,} generations)")
     sys.stdout.flush()
@@ -270,6 +257,22 @@ def run(args: argparse.Namespace) -> int:
         f"{result.from_backend:,} new generations, {result.from_cache:,} from the cache"
     )
     return _publish(args, dataset, result, settings, backend.model_name, template, quality)
+
+
+def check_outputs(out: Path, cache: Path) -> None:
+    """Refuse an output folder or cache file that the run could not write, before any work."""
+    from emoclassic.atomic import check_replaceable_folder
+    from emoclassic.errors import UsageError
+
+    check_replaceable_folder(out)
+    if cache.is_dir():
+        raise UsageError(f"{cache}: the generation cache is a folder; give a file path")
+    for path in (out, cache):
+        parent = next((p for p in (path.parent, *path.parent.parents) if p.exists()), Path("."))
+        if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+            raise UsageError(f"{path}: {parent} is not a writable folder")
+    if cache.exists() and not os.access(cache, os.R_OK | os.W_OK):
+        raise UsageError(f"{cache}: the generation cache cannot be read and written")
 
 
 def _publish(args, dataset, result, settings, model_name, template, quality) -> int:
