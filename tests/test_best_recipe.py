@@ -17,7 +17,26 @@ from emoclassic.pipelines import RECIPES, make_best_pipeline
 from emoclassic.training import FitSettings, fit_model
 
 
-@parametrize_with_checks([NBLogisticBlend(), SortedCSR()])
+def _expected_failures(estimator):
+    """liblinear's dual solver is not exact enough for weight-vs-repetition equivalence.
+
+    scikit-learn says the same of its own dual liblinear solvers (LinearSVC, dual=True):
+    the check needs a deterministic, tightly converged solver. With ``dual=False`` the
+    blend passes both checks (the second instance below), NB ratio included.
+    """
+    if isinstance(estimator, NBLogisticBlend) and estimator.dual:
+        reason = "liblinear's dual solver is too loose for an exact equivalence check"
+        return {
+            "check_sample_weight_equivalence_on_dense_data": reason,
+            "check_sample_weight_equivalence_on_sparse_data": reason,
+        }
+    return {}
+
+
+@parametrize_with_checks(
+    [NBLogisticBlend(), NBLogisticBlend(dual=False), SortedCSR()],
+    expected_failed_checks=_expected_failures,
+)
 def test_sklearn_common_checks(estimator, check):
     check(estimator)
 
