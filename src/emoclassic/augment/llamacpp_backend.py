@@ -5,8 +5,13 @@ after dequantising them, and loads a GGUF file in under a second. The
 ``xllamacpp`` package is a prebuilt wheel of llama.cpp's own server with a
 Python API: no compiler and no HTTP port are needed. Requests are answered
 by ``parallel`` server slots with continuous batching, each with its own
-seed, so every generation is reproducible on its own, whatever batch it was
-sent in.
+seed.
+
+Reproducibility: with several slots, the floating-point result of a step
+depends on which sequences share the batch, so a sampled token can differ
+between two runs even with the same seed (two runs of the same 96 requests
+agreed on 82). The generation cache is what makes a resumed run exact; for
+bit-for-bit repeatable generations, use ``parallel=1`` (slower).
 """
 
 from __future__ import annotations
@@ -52,8 +57,9 @@ class LlamaCppGenerator:
 
     Notes
     -----
-    ``generate(prompts, seeds)`` sends each prompt with its own seed, so a
-    generation depends only on its prompt, its seed and the settings.
+    ``generate(prompts, seeds)`` sends each prompt with its own seed. With
+    ``parallel=1`` a generation then depends only on its prompt, its seed and
+    the settings; with more slots, batching can change it (module docstring).
     """
 
     def __init__(
