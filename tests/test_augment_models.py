@@ -103,6 +103,8 @@ def test_unwritable_outputs_fail_before_any_model_loads(tmp_path):
         (["--out", str(a_file)], "exists and is not a folder"),
         (["--out", str(foreign)], "non-empty folder that emoclassic did not write"),
         (["--out", str(tmp_path / "ok"), "--cache", str(foreign)], "cache is a folder"),
+        (["--out", str(a_file / "sub" / "aug")], f"{a_file} is not a folder"),
+        (["--out", str(tmp_path / "ok"), "--cache", str(a_file / "c.jsonl")], "is not a folder"),
     ]
     for extra, message in cases:
         result = run_cli(

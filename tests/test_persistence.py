@@ -118,6 +118,10 @@ def test_paths_that_would_corrupt_a_model_are_refused_before_writing(fitted, tmp
         save_model(fitted, tmp_path / "x.skops", file_format="joblib")
     with pytest.raises(UsageError, match=r"a skops model cannot be named \.joblib"):
         save_model(fitted, tmp_path / "x.joblib", file_format="skops")
+    (tmp_path / "taken").write_text("a file")
+    with pytest.raises(UsageError, match="taken is not a folder"):
+        save_model(fitted, tmp_path / "taken" / "models" / "lr.joblib")
+    (tmp_path / "taken").unlink()
     assert list(tmp_path.iterdir()) == []
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from emoclassic._tables import SPLIT_ALIASES
-from emoclassic.errors import DataError
+from emoclassic.errors import DataError, first_line
 
 
 def dataset_dict_from_disk(path: Path) -> tuple[dict[str, pd.DataFrame], list[str] | None]:
@@ -37,7 +37,7 @@ def dataset_dict_from_hub(spec: str) -> tuple[dict[str, pd.DataFrame], list[str]
     try:
         loaded = datasets.load_dataset(repo, config or None)
     except Exception as exc:  # network and hub errors come in many types
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = first_line(exc)
         raise DataError(
             f"hub:{spec}: cannot be loaded from the Hugging Face Hub: {reason}"
         ) from None

@@ -22,7 +22,7 @@ from typing import BinaryIO
 import numpy as np
 import pandas as pd
 
-from emoclassic.errors import DataError
+from emoclassic.errors import DataError, first_line
 
 SPLIT_ALIASES = {
     "train": ("train",),
@@ -74,7 +74,7 @@ def read_table(
     except pd.errors.EmptyDataError:
         raise DataError(f"{where}: the file is empty") from None
     except Exception as exc:  # pandas/pyarrow raise many types for malformed files
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = first_line(exc)
         raise DataError(f"{where}: cannot be read as {suffix[1:]}: {reason}") from None
     if len(frame) == 0:
         raise DataError(f"{where}: the file has no rows")

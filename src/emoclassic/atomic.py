@@ -23,6 +23,7 @@ __all__ = [
     "atomic_path",
     "atomic_write_text",
     "check_replaceable_folder",
+    "check_writable_parent",
     "remove_stale_temporaries",
 ]
 
@@ -148,6 +149,32 @@ def check_replaceable_folder(target: str | Path) -> None:
                 f"{target}: is a non-empty folder that emoclassic did not write; "
                 "choose another output path"
             )
+
+
+def check_writable_parent(target: str | Path) -> None:
+    """Refuse a target whose nearest existing ancestor is not a writable folder.
+
+    :func:`atomic_path` creates missing parent folders, so what must be
+    writable is the closest one that already exists. Call it before long work.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> check_writable_parent(folder / "new" / "model.joblib")
+    >>> (folder / "file").write_text("x")
+    1
+    >>> check_writable_parent(folder / "file" / "model.joblib")
+    Traceback (most recent call last):
+    ...
+    emoclassic.errors.UsageError: .../file/model.joblib: .../file is not a folder
+    """
+    target = Path(target)
+    parent = next((p for p in (target.parent, *target.parent.parents) if p.exists()), Path("."))
+    if not parent.is_dir():
+        raise UsageError(f"{target}: {parent} is not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"{target}: {parent} is not writable")
 
 
 def atomic_write_text(target: str | Path, text: str) -> None:

@@ -39,6 +39,23 @@ class MissingDependencyError(EmoclassicError):
     """An optional extra is needed for this feature and is not installed."""
 
 
+def first_line(exc: BaseException) -> str:
+    r"""Return the first line of an exception's message, or its type name when it has none.
+
+    Third-party libraries raise long, multi-line errors; a one-line error message
+    quotes only their first line.
+
+    Examples
+    --------
+    >>> first_line(ValueError("bad value\nmore detail"))
+    'bad value'
+    >>> first_line(KeyError())
+    'KeyError'
+    """
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def require(module: str, extra: str):
     """Import an optional dependency or raise a one-line install hint.
 

@@ -13,14 +13,13 @@ allow-list of types and is the format to use for models from elsewhere.
 from __future__ import annotations
 
 import json
-import os
 import platform
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-from emoclassic.atomic import atomic_path
+from emoclassic.atomic import atomic_path, check_writable_parent
 from emoclassic.errors import ModelError, UsageError
 from emoclassic.model import EmotionModel, SklearnEmotionModel
 from emoclassic.safeio import dump_skops, is_skops_file, load_skops
@@ -96,11 +95,7 @@ def check_model_path(path: str | Path, file_format: str | None = None) -> str:
         )
     if path.is_dir():
         raise UsageError(f"{path}: is a folder; give a file path")
-    parent = next((p for p in (path.parent, *path.parent.parents) if p.exists()), Path("."))
-    if not parent.is_dir():
-        raise UsageError(f"{path}: {parent} is not a folder")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise UsageError(f"{path}: {parent} is not writable")
+    check_writable_parent(path)
     return file_format or implied
 
 

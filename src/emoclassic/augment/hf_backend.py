@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from emoclassic.augment.backend import DEFAULT_MODEL, GenerationError
 from emoclassic.augment.models import resolve_model
-from emoclassic.errors import require
+from emoclassic.errors import first_line, require
 
 __all__ = ["HFGenerator"]
 
@@ -89,7 +89,7 @@ class HFGenerator:
                 where, dtype=dtype, **extra
             )
         except Exception as exc:  # hub, file and config errors come in many types
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            reason = first_line(exc)
             raise GenerationError(f"cannot load model {self.model_name!r}: {reason}") from None
         self.model.to(device)
         self.model.eval()

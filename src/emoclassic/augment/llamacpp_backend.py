@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from emoclassic.augment.backend import GenerationError
 from emoclassic.augment.models import resolve_model
-from emoclassic.errors import require
+from emoclassic.errors import first_line, require
 
 __all__ = ["LlamaCppGenerator"]
 
@@ -100,7 +100,7 @@ class LlamaCppGenerator:
         try:
             self._server = xllamacpp.Server(params)
         except Exception as exc:  # llama.cpp reports load failures as plain exceptions
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            reason = first_line(exc)
             raise GenerationError(f"cannot load {self.path}: {reason}") from None
         log.info("loaded %s with llama.cpp (%d slots, %d threads)", self.path, parallel, threads)
 

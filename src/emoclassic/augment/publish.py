@@ -19,7 +19,7 @@ import numpy as np
 from emoclassic.atomic import atomic_path
 from emoclassic.augment.loop import AugmentResult, AugmentSettings
 from emoclassic.datasets import GOEMOTIONS_HUB_ID, EmotionDataset, EmotionSplit
-from emoclassic.errors import EmoclassicError
+from emoclassic.errors import EmoclassicError, first_line
 
 __all__ = ["build_dataset_dict", "dataset_card", "is_goemotions", "push_to_hub", "write_dataset"]
 
@@ -284,6 +284,6 @@ def push_to_hub(dataset_dict, repo_id: str, card: str, *, private: bool = False)
 
         DatasetCard(card).push_to_hub(repo_id, repo_type="dataset")
     except Exception as exc:  # network, auth and hub errors come in many types
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = first_line(exc)
         raise EmoclassicError(f"cannot push to the Hub repository {repo_id!r}: {reason}") from None
     return f"https://huggingface.co/datasets/{repo_id}"

@@ -261,16 +261,14 @@ def run(args: argparse.Namespace) -> int:
 
 def check_outputs(out: Path, cache: Path) -> None:
     """Refuse an output folder or cache file that the run could not write, before any work."""
-    from emoclassic.atomic import check_replaceable_folder
+    from emoclassic.atomic import check_replaceable_folder, check_writable_parent
     from emoclassic.errors import UsageError
 
     check_replaceable_folder(out)
     if cache.is_dir():
         raise UsageError(f"{cache}: the generation cache is a folder; give a file path")
-    for path in (out, cache):
-        parent = next((p for p in (path.parent, *path.parent.parents) if p.exists()), Path("."))
-        if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-            raise UsageError(f"{path}: {parent} is not a writable folder")
+    check_writable_parent(out)
+    check_writable_parent(cache)
     if cache.exists() and not os.access(cache, os.R_OK | os.W_OK):
         raise UsageError(f"{cache}: the generation cache cannot be read and written")
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from emoclassic.datasets import EmotionDataset
-from emoclassic.errors import ModelError, UsageError, require
+from emoclassic.errors import ModelError, UsageError, first_line, require
 from emoclassic.evaluation import evaluate_scores
 from emoclassic.thresholds import tune_thresholds
 from emoclassic.transformer.checkpoint import load_checkpoint, run_key, save_checkpoint
@@ -161,7 +161,7 @@ def load_pretrained(model_id: str, label_names, *, seed: int = 42):
                 ignore_mismatched_sizes=True,
             )
     except (OSError, ValueError, KeyError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         raise ModelError(
             f"cannot load the encoder {model_id!r} ({first}); offline, pass --model with a "
             "local model folder"
