@@ -298,7 +298,7 @@ def check_prompt_echo(text: str, source: str, instructions: str, n: int = 4) -> 
 
 
 def _ngrams(words: list[str], n: int) -> set[tuple[str, ...]]:
-    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+    return set(_ngram_list(words, n))
 
 
 def content_words(text: str) -> set[str]:

@@ -110,6 +110,16 @@ class KeptRow:
     sample: int
     iteration: int
 
+    def row_id(self, source_id: str) -> str:
+        """Return the generated row's id, built from its source row's id.
+
+        Examples
+        --------
+        >>> KeptRow("so sad", 3, "grief", 1, 2).row_id("ed0b9f2")
+        'ed0b9f2-aug-grief-1'
+        """
+        return f"{source_id}-aug-{self.label}-{self.sample}"
+
 
 @dataclass
 class AugmentResult:
@@ -137,8 +147,7 @@ class AugmentResult:
             np.concatenate([train.labels, train.labels[rows]]) if len(rows) else train.labels,
             None
             if train.ids is None
-            else list(train.ids)
-            + [f"{train.ids[r.source_row]}-aug-{r.label}-{r.sample}" for r in self.kept],
+            else list(train.ids) + [r.row_id(train.ids[r.source_row]) for r in self.kept],
             np.concatenate([np.zeros(n, dtype=bool), np.ones(len(rows), dtype=bool)]),
             np.concatenate([np.arange(n, dtype=np.int64), rows]),
         )

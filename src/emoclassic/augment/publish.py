@@ -82,7 +82,7 @@ def build_dataset_dict(dataset: EmotionDataset, result: AugmentResult):
         source_id = columns["id"][row.source_row]
         columns["text"].append(row.text)
         columns["labels"].append(np.flatnonzero(train.labels[row.source_row]).tolist())
-        columns["id"].append(f"{source_id}-aug-{row.label}-{row.sample}")
+        columns["id"].append(row.row_id(source_id))
         columns["synthetic"].append(True)
         columns["source_row"].append(row.source_row)
         columns["source_id"].append(source_id)
