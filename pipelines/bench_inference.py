@@ -15,10 +15,18 @@ for the same fitted model scored two ways: scikit-learn's ``Pipeline.predict_pro
 ``--transformer MODEL`` the same figures are measured for that model too.
 Speeds are printed with ratios, since absolute times depend on the machine.
 
+With ``--reference MODEL`` (for example ``models/lr.joblib``), the fast paths of
+both models are also timed in-process, in this one run, and their ratios printed:
+how ``best`` compares with ``lr``.
+
+The script exits with status 1 and a ``REGRESSION`` line when emoclassic's fast
+path is slower than scikit-learn's own path, in batch or for a single text.
+
 Usage::
 
     python pipelines/bench_inference.py                      # fits lr (no search) first
     python pipelines/bench_inference.py --model models/lr.joblib
+    python pipelines/bench_inference.py --model models/best.joblib --reference models/lr.joblib
     python pipelines/bench_inference.py --model models/lr.joblib --transformer models/distilroberta
 """
 
@@ -271,6 +279,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", type=Path, default=None, help="saved lr model (default: fit)")
     parser.add_argument("--transformer", type=Path, default=None, help="comparator model")
+    parser.add_argument(
+        "--reference", type=Path, default=None, help="model whose fast path --model is compared to"
+    )
     parser.add_argument("--single", type=int, default=2000, help="texts timed one by one")
     parser.add_argument("--http-requests", type=int, default=250, help="requests per client")
     parser.add_argument("--clients", type=int, default=8, help="concurrent HTTP clients")
@@ -342,9 +353,58 @@ def main():
         f"{disk_mb(skops_path):.2f} MB; the bare Pipeline, joblib uncompressed "
         f"{disk_mb(raw):.2f} MB"
     )
+    failed = regressions(columns)
+    if args.reference is not None:
+        columns["versus reference"] = compare_with_reference(path, args.reference, texts, args)
     if args.json is not None:
         args.json.write_text(json.dumps(columns, indent=2) + "\n")
+    for line in failed:
+        print(line)
+    return 1 if failed else 0
+
+
+def regressions(columns) -> list[str]:
+    """``REGRESSION`` lines where the fast path is slower than scikit-learn's."""
+    fast, slow = columns["emoclassic"], columns["sklearn"]
+    failed = []
+    if fast["batch texts/s"] < slow["batch texts/s"]:
+        failed.append(
+            f"REGRESSION: fast path batch {fast['batch texts/s']:.0f} texts/s is slower than "
+            f"scikit-learn's {slow['batch texts/s']:.0f}"
+        )
+    if fast["single p50 ms"] > slow["single p50 ms"]:
+        failed.append(
+            f"REGRESSION: fast path single-text p50 {fast['single p50 ms']:.4f} ms is slower "
+            f"than scikit-learn's {slow['single p50 ms']:.4f}"
+        )
+    return failed
+
+
+def compare_with_reference(path, reference, texts, args) -> dict:
+    """Time both models' fast paths in this process, alternating, and print the ratios."""
+    ours, theirs = load_mode("fast", path), load_mode("fast", reference)
+    figures = {}
+    for name, model in (("model", ours), ("reference", theirs)):
+        figures[f"{name} batch texts/s"] = batch_throughput(model.predict_proba, texts)
+    for name, model in (("model", ours), ("reference", theirs)):
+        figures[f"{name} single p50 ms"], _ = single_latency(
+            model.predict_proba, texts[: args.single]
+        )
+    batch = figures["model batch texts/s"] / figures["reference batch texts/s"]
+    single = figures["model single p50 ms"] / figures["reference single p50 ms"]
+    print()
+    print(f"in this process, fast paths: {path} vs reference {reference}")
+    print(
+        f"  batch:  {figures['model batch texts/s']:>9.0f} vs "
+        f"{figures['reference batch texts/s']:>9.0f} texts/s  = {batch:.2f}x the reference"
+    )
+    print(
+        f"  single: {figures['model single p50 ms']:>9.4f} vs "
+        f"{figures['reference single p50 ms']:>9.4f} ms p50  = {single:.2f}x the reference's time"
+    )
+    figures["batch ratio"], figures["single p50 ratio"] = batch, single
+    return figures
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

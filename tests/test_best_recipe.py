@@ -73,7 +73,7 @@ def test_token_pattern_keeps_punctuation_emoji_and_other_scripts():
     assert re.findall(TOKEN_PATTERN, "großartig!!! 😍") == ["großartig", "!", "!", "!", "😍"]
     assert re.findall(TOKEN_PATTERN, "ужасно :(") == ["ужасно", ":", "("]
     union = word_char_tfidf(min_df=1).fit(["これは最高です！", "ужасно :("])
-    assert "これは最高です" in union.named_transformers["word"].vocabulary_
+    assert "これは最高です" in union.named_transformers["word"].get_feature_names_out()
 
 
 def test_best_recipe_shape_and_defaults():
@@ -85,8 +85,9 @@ def test_best_recipe_shape_and_defaults():
     char = pipe.named_steps["features"].transformer_list[1][1]
     assert (word.ngram_range, word.sublinear_tf, word.min_df) == ((1, 2), True, 2)
     assert (char.analyzer, char.ngram_range) == ("char_wb", (2, 5))
-    assert word.stop_words is None and char.stop_words is None  # language-agnostic
-    assert pipe.named_steps["clf"].estimator.get_params()["nb_weight"] == 0.5
+    assert (word.max_features, char.max_features) == (30000, 40000)
+    classifier = pipe.named_steps["clf"].estimator.get_params()
+    assert (classifier["nb_weight"], classifier["quantize"]) == (0.5, True)
     assert clone(pipe).get_params().keys() == pipe.get_params().keys()
 
 
@@ -105,11 +106,19 @@ def test_n_jobs_2_with_feature_union_works_and_matches_sequential():
 
 
 def test_the_trap_is_real_without_sorted_indices():
+    # scikit-learn's vectorizers emit unsorted indices; the hashed ones sort theirs,
+    # and SortedCSR keeps the recipe safe whichever features it is given.
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import FeatureUnion
+
     split = toy_split(4)
-    pipe = make_best_pipeline(min_df=1, n_jobs=2)
-    unsorted = Pipeline([pipe.steps[0], pipe.steps[2]])
+    union = FeatureUnion(
+        [("word", TfidfVectorizer()), ("char", TfidfVectorizer(analyzer="char_wb"))]
+    )
+    clf = make_best_pipeline(min_df=1, n_jobs=2).steps[2]
     with pytest.raises(ValueError, match="WRITEBACKIFCOPY base is read-only"):
-        _fit(unsorted, split)
+        _fit(Pipeline([("features", union), clf]), split)
+    assert make_best_pipeline(min_df=1).steps[0][1].fit_transform(split.texts).has_sorted_indices
 
 
 def test_fit_best_uses_no_grid_by_default_and_can_search(toy_dataset):

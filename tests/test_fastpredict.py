@@ -14,6 +14,7 @@ from sklearn.svm import LinearSVC
 from conftest import LABELS, toy_split
 from emoclassic.fastpredict import SMALL_BATCH, fold_linear
 from emoclassic.model import SklearnEmotionModel
+from emoclassic.nblr import NBLogisticBlend
 from emoclassic.pipelines import make_best_pipeline, make_lr_pipeline, make_nb_pipeline
 from emoclassic.thresholds import PerLabelThresholdClassifier
 
@@ -79,7 +80,10 @@ def toy():
 def test_folded_scores_match_sklearn_on_toy_data(toy, build):
     texts, labels = toy
     pipe = build().fit(texts, labels)
-    fast = _assert_same_scores(pipe, [*PROBES, *texts], atol=1e-12)
+    # The best recipe multiplies float32 features by float32 weights; the fast path
+    # sums the same products in another order, so scores agree to float32 rounding.
+    float32 = isinstance(pipe[-1].estimators_[0], NBLogisticBlend)
+    fast = _assert_same_scores(pipe, [*PROBES, *texts], atol=1e-6 if float32 else 1e-12)
     assert fast.coef.shape == (len(fast.feature_names()), 3)
     # float32 only where scikit-learn itself multiplies in float32 (the best recipe).
     binary_coef = getattr(pipe[-1].estimators_[0], "coef_", np.zeros(1))
@@ -157,10 +161,10 @@ def test_goemotions_limit_model_matches_to_1e9():
 
     ds = load_goemotions()
     train = ds.train
-    for pipe in (
-        make_lr_pipeline(C=10.0, l1_ratio=0.0),
-        make_nb_pipeline(alpha=0.1),
-        make_best_pipeline(),
+    for pipe, atol in (
+        (make_lr_pipeline(C=10.0, l1_ratio=0.0), 1e-9),
+        (make_nb_pipeline(alpha=0.1), 1e-9),
+        (make_best_pipeline(), 1e-6),  # float32 products, summed in another order
     ):
         pipe.fit(train.texts[:1500], train.labels[:1500])
-        _assert_same_scores(pipe, ds.validation.texts[:2000], atol=1e-9)
+        _assert_same_scores(pipe, ds.validation.texts[:2000], atol=atol)

@@ -51,6 +51,7 @@ def test_skops_round_trip_gives_identical_scores(fitted, tmp_path):
     if fitted.metadata["recipe"] == "best":
         expected |= {
             "emoclassic.features.SortedCSR",
+            "emoclassic.hashed_tfidf.HashedTfidfVectorizer",
             "emoclassic.nblr.NBLogisticBlend",
             "sklearn.model_selection._split.KFold",  # folds of the out-of-fold thresholds
         }

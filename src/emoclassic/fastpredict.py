@@ -11,7 +11,8 @@ is scikit-learn's, so the scores agree with ``predict_proba`` to rounding.
 Recognised structures (anything else returns ``None`` and callers keep the
 scikit-learn path):
 
-- features: one ``TfidfVectorizer``/``CountVectorizer``, or a ``FeatureUnion``
+- features: one ``TfidfVectorizer``/``CountVectorizer``/
+  :class:`~emoclassic.hashed_tfidf.HashedTfidfVectorizer`, or a ``FeatureUnion``
   of them (with optional ``transformer_weights``), optionally followed by
   :class:`~emoclassic.features.SortedCSR` (which only reorders indices);
 - classifier: a multi-label ``OneVsRestClassifier`` of binary
@@ -28,13 +29,17 @@ computed exactly as scikit-learn computes it.
 
 Single texts skip scikit-learn's sparse-matrix machinery where that is exact
 (float64 tf-idf): tokens are counted in a dict and weighted with the
-vectorizer's own analyzer, idf and norm. float32 features go through the
-vectorizers' own ``transform``.
+vectorizer's own analyzer, idf and norm. A ``HashedTfidfVectorizer`` gives a
+single text's row itself (``transform_one``, the same numbers as its
+``transform``). Other float32 features go through the vectorizers' own
+``transform``.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,6 +50,8 @@ __all__ = ["LinearTextModel", "fold_linear"]
 
 #: Batches up to this size are vectorised in pure Python (no sparse matrices).
 SMALL_BATCH = 8
+#: Texts per thread task when hashed features score a large batch on several cores.
+THREAD_CHUNK = 1024
 
 
 @dataclass(frozen=True)
@@ -55,7 +62,8 @@ class _Block:
     vectorizer: object
     offset: int
     weight: float
-    fast: bool  # standard float64 tf-idf that the dict path reproduces exactly
+    fast: bool  # one text's row comes exactly from the dict path or transform_one
+    width: int
 
 
 class LinearTextModel:
@@ -73,6 +81,10 @@ class LinearTextModel:
         ``+inf``/``-inf`` for a label that was constant in training.
     kind : str
         ``"logistic_regression"`` or ``"multinomial_nb"``.
+    n_threads : int or None, default=None
+        Threads that score a batch of hashed features (whose NumPy work
+        releases the GIL) in chunks of :data:`THREAD_CHUNK` texts; ``None``:
+        one per CPU. Scores do not depend on it.
 
     Examples
     --------
@@ -87,13 +99,21 @@ class LinearTextModel:
     True
     """
 
-    def __init__(self, blocks: list[_Block], coef: np.ndarray, intercept: np.ndarray, kind: str):
+    def __init__(
+        self,
+        blocks: list[_Block],
+        coef: np.ndarray,
+        intercept: np.ndarray,
+        kind: str,
+        n_threads: int | None = None,
+    ):
         self.blocks = blocks
+        self.n_threads = n_threads
         self.coef = np.ascontiguousarray(coef)
         self.intercept = np.asarray(intercept, dtype=np.float64)
         self.kind = kind
-        self._analyzers = [block.vectorizer.build_analyzer() for block in blocks]
-        self._vocabularies = [block.vectorizer.vocabulary_ for block in blocks]
+        self._rows = [_row_function(block.vectorizer) for block in blocks]
+        self._hashed = _hashed_layout(blocks)
 
     @property
     def n_labels(self) -> int:
@@ -104,7 +124,7 @@ class LinearTextModel:
         """Names of the folded feature columns (``FeatureUnion``-style prefixes)."""
         names = []
         for block in self.blocks:
-            own = block.vectorizer.get_feature_names_out()
+            own = np.asarray(block.vectorizer.get_feature_names_out(), dtype=str)
             names.append(own if not block.name else np.char.add(f"{block.name}__", own))
         return np.concatenate(names) if names else np.array([], dtype=object)
 
@@ -130,8 +150,24 @@ class LinearTextModel:
         texts = list(texts)
         if len(texts) == 1 and all(block.fast for block in self.blocks):
             idx, val = self._row(texts[0])
-            return (val @ self.coef[idx] + self.intercept)[None, :]
-        return np.asarray(self.transform(texts) @ self.coef) + self.intercept
+            return (val @ self.coef.take(idx, axis=0) + self.intercept)[None, :]
+        threads = min(self.n_threads or os.cpu_count() or 1, len(texts) // THREAD_CHUNK)
+        if self._hashed is None or threads < 2:
+            return self._decision_batch(texts)
+        chunks = [texts[k : k + THREAD_CHUNK] for k in range(0, len(texts), THREAD_CHUNK)]
+        with ThreadPoolExecutor(threads) as pool:
+            return np.vstack(list(pool.map(self._decision_batch, chunks)))
+
+    def _decision_batch(self, texts: list[str]) -> np.ndarray:
+        if len(texts) <= SMALL_BATCH or len(self.blocks) == 1:
+            return np.asarray(self.transform(texts) @ self.coef) + self.intercept
+        scores = np.zeros((len(texts), self.n_labels), dtype=self.coef.dtype)
+        for block in self.blocks:  # block by block: no horizontal stacking
+            part = block.vectorizer.transform(texts)
+            if block.weight != 1.0:
+                part = part * block.weight
+            scores += part @ self.coef[block.offset : block.offset + block.width]
+        return scores + self.intercept
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Per-label probabilities, as the folded pipeline's ``predict_proba``."""
@@ -139,24 +175,77 @@ class LinearTextModel:
 
     def _row(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """One text's non-zero feature indices and values, without scipy.sparse."""
+        if self._hashed is not None:
+            return self._hashed_row(text)
         indices: list[np.ndarray] = []
         values: list[np.ndarray] = []
-        for block, analyze, vocabulary in zip(
-            self.blocks, self._analyzers, self._vocabularies, strict=True
-        ):
-            counts: dict[int, int] = {}
-            for token in analyze(text):
-                j = vocabulary.get(token)
-                if j is not None:
-                    counts[j] = counts.get(j, 0) + 1
-            idx = np.fromiter(counts.keys(), dtype=np.intp, count=len(counts))
-            val = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
-            val = _tfidf(block.vectorizer, idx, val) * block.weight
+        for block, row in zip(self.blocks, self._rows, strict=True):
+            idx, val = row(text)
             indices.append(idx + block.offset)
-            values.append(val)
+            values.append(val * block.weight if block.weight != 1.0 else val)
         if len(indices) == 1:
             return indices[0], values[0]
         return np.concatenate(indices), np.concatenate(values)
+
+    def _hashed_row(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`_row` for hashed blocks: one count and tf-idf pass over all blocks.
+
+        Each block's values are those of its ``transform_one`` (the same float64
+        operations on the same sorted columns), so the result is identical.
+        """
+        from emoclassic.hashed_tfidf import count_columns
+
+        idf, sublinear, dtype = self._hashed
+        found = [block.vectorizer.ngram_columns(text) for block in self.blocks]
+        for block, part in zip(self.blocks, found, strict=True):
+            if block.offset:
+                part += block.offset  # a fresh array (concatenated or built per call)
+        columns, counts = count_columns(np.concatenate(found))
+        values = (np.log(counts) + 1.0 if sublinear else counts) * idf[columns]
+        ends = np.searchsorted(columns, [block.offset + block.width for block in self.blocks])
+        start = 0
+        for block, end in zip(self.blocks, ends.tolist(), strict=True):
+            part = values[start:end]
+            norm = np.sqrt(np.dot(part, part))
+            if norm > 0:
+                part /= norm
+            if block.weight != 1.0:
+                part *= block.weight
+            start = end
+        return columns, values.astype(dtype)
+
+
+def _hashed_layout(blocks: list[_Block]):
+    """``(idf, sublinear_tf, dtype)`` when every block is a HashedTfidfVectorizer alike."""
+    vectorizers = [block.vectorizer for block in blocks]
+    if not all(
+        _is_step(v, "emoclassic.hashed_tfidf", "HashedTfidfVectorizer") for v in vectorizers
+    ):
+        return None
+    settings = {(bool(v.sublinear_tf), np.dtype(v.dtype)) for v in vectorizers}
+    if len(settings) != 1:
+        return None
+    sublinear, dtype = settings.pop()
+    return np.concatenate([v.idf_ for v in vectorizers]), sublinear, dtype
+
+
+def _row_function(vectorizer):
+    """``text -> (indices, values)`` of one vectorizer, without scipy.sparse."""
+    if _is_step(vectorizer, "emoclassic.hashed_tfidf", "HashedTfidfVectorizer"):
+        return vectorizer.transform_one
+    analyze, vocabulary = vectorizer.build_analyzer(), vectorizer.vocabulary_
+
+    def row(text: str) -> tuple[np.ndarray, np.ndarray]:
+        counts: dict[int, int] = {}
+        for token in analyze(text):
+            j = vocabulary.get(token)
+            if j is not None:
+                counts[j] = counts.get(j, 0) + 1
+        idx = np.fromiter(counts.keys(), dtype=np.intp, count=len(counts))
+        val = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+        return idx, _tfidf(vectorizer, idx, val)
+
+    return row
 
 
 def _tfidf(vectorizer, idx: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -218,7 +307,7 @@ def fold_linear(estimator) -> LinearTextModel | None:
     blocks = _feature_blocks(features)
     if blocks is None:
         return None
-    n_features = blocks[-1].offset + len(blocks[-1].vectorizer.vocabulary_)
+    n_features = blocks[-1].offset + blocks[-1].width
     folded = _fold_classifier(classifier, n_features)
     if folded is None:
         return None
@@ -245,29 +334,46 @@ def _feature_blocks(features) -> list[_Block] | None:
         named, prefix = [("", features, 1.0)], False
     blocks, offset = [], 0
     for name, vectorizer, weight in named:
-        if not _is_plain_vectorizer(vectorizer):
+        width = _width(vectorizer)
+        if width is None:
             return None
         blocks.append(
-            _Block(name if prefix else "", vectorizer, offset, weight, _dict_path_ok(vectorizer))
+            _Block(
+                name if prefix else "",
+                vectorizer,
+                offset,
+                weight,
+                _dict_path_ok(vectorizer),
+                width,
+            )
         )
-        offset += len(vectorizer.vocabulary_)
+        offset += width
     return blocks or None
 
 
-def _is_plain_vectorizer(vectorizer) -> bool:
+def _width(vectorizer) -> int | None:
+    """Return the column count of a vectorizer this module folds, else ``None``."""
     from sklearn.feature_extraction.text import CountVectorizer
 
-    return isinstance(vectorizer, CountVectorizer) and hasattr(vectorizer, "vocabulary_")
+    if _is_step(vectorizer, "emoclassic.hashed_tfidf", "HashedTfidfVectorizer"):
+        return len(vectorizer.hashes_) if hasattr(vectorizer, "hashes_") else None
+    if isinstance(vectorizer, CountVectorizer) and hasattr(vectorizer, "vocabulary_"):
+        return len(vectorizer.vocabulary_)
+    return None
 
 
 def _dict_path_ok(vectorizer) -> bool:
     """Whether :meth:`LinearTextModel._row` reproduces ``vectorizer.transform`` exactly.
 
     Subclasses may override ``transform``, and a float32 tf-idf rounds
-    differently, so only the two stock classes qualify (tf-idf in float64).
+    differently, so only the two stock classes qualify (tf-idf in float64),
+    plus ``HashedTfidfVectorizer``, whose ``transform`` of one text *is*
+    ``transform_one``.
     """
     from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
+    if _is_step(vectorizer, "emoclassic.hashed_tfidf", "HashedTfidfVectorizer"):
+        return True
     if type(vectorizer) is CountVectorizer:
         return True
     return type(vectorizer) is TfidfVectorizer and np.dtype(vectorizer.dtype) == np.float64

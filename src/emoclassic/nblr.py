@@ -85,6 +85,11 @@ class NBLogisticBlend(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         1.74x over GoEmotions' 28 emotions (``pipelines/bench_solver.py``).
     random_state : int, RandomState instance or None, default=None
         Seed of liblinear's coordinate descent.
+    quantize : bool, default=False
+        Round the folded weights to 255 levels, ``q * scale`` with ``q`` an
+        int8 in [-127, 127] and one float32 ``scale = max|w| / 127``. The
+        fitted model *is* the rounded one (each weight moves by at most
+        ``scale / 2``), and it is saved as int8: a quarter of the size.
 
     Attributes
     ----------
@@ -120,6 +125,7 @@ class NBLogisticBlend(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "dual": ["boolean"],
         "random_state": ["random_state"],
+        "quantize": ["boolean"],
     }
 
     def __init__(
@@ -132,6 +138,7 @@ class NBLogisticBlend(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         max_iter=1000,
         dual=True,
         random_state=None,
+        quantize=False,
     ):
         self.C = C
         self.alpha = alpha
@@ -140,6 +147,7 @@ class NBLogisticBlend(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         self.max_iter = max_iter
         self.dual = dual
         self.random_state = random_state
+        self.quantize = quantize
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -189,6 +197,8 @@ class NBLogisticBlend(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
             intercept += self.nb_weight * scaled.intercept_[0]
             iterations.append(int(scaled.n_iter_.max()))
         self.coef_ = weights.astype(np.float32)[None, :]
+        if self.quantize:
+            self.coef_ = _dequantize(*_quantize(self.coef_))
         self.intercept_ = np.array([intercept])
         self.n_iter_ = np.array([max(iterations)], dtype=np.int32)
         return self
@@ -219,8 +229,31 @@ class NBLogisticBlend(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         positive = expit(self.decision_function(X))
         return np.column_stack([1.0 - positive, positive])
 
+    def __getstate__(self):
+        state = dict(super().__getstate__())
+        if state.get("quantize") and "coef_" in state:
+            state["coef_"] = _quantize(state["coef_"])  # (int8 levels, float32 scale)
+        return state
+
+    def __setstate__(self, state):
+        if isinstance(state.get("coef_"), tuple):
+            state = {**state, "coef_": _dequantize(*state["coef_"])}
+        super().__setstate__(state)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         tags.classifier_tags.multi_class = False
         return tags
+
+
+def _quantize(coef: np.ndarray) -> tuple[np.ndarray, np.float32]:
+    """int8 levels and the float32 scale of ``coef`` (exact for already-rounded weights)."""
+    largest = float(np.abs(coef).max()) if coef.size else 0.0
+    scale = np.float32(largest / 127 if largest > 0 else 1.0)
+    levels = np.clip(np.rint(coef / scale), -127, 127).astype(np.int8)
+    return levels, scale
+
+
+def _dequantize(levels: np.ndarray, scale: np.float32) -> np.ndarray:
+    return levels.astype(np.float32) * np.float32(scale)

@@ -4,12 +4,13 @@ The recommended recipe for new users is ``best``:
 
 ``best``
     Word 1-2-gram plus ``char_wb`` 2-5-gram TF-IDF (sublinear tf, ``min_df=2``,
-    punctuation and emoji kept as tokens), then
-    ``OneVsRestClassifier(NBLogisticBlend(C=1, nb_weight=0.5))``: per emotion,
-    the average of a logistic regression and an NB-weighted logistic regression,
-    folded into one float32 weight vector. Language-agnostic (no stop list, no
-    stemmer). Fitted with fixed parameters chosen on the validation split; its
-    grid (C x nb_weight) runs only with ``--search``.
+    the 30,000 and 40,000 most frequent, punctuation and emoji kept as tokens),
+    hashed in NumPy (:class:`~emoclassic.hashed_tfidf.HashedTfidfVectorizer`),
+    then ``OneVsRestClassifier(NBLogisticBlend(C=1, nb_weight=0.5, quantize=True))``:
+    per emotion, the average of a logistic regression and an NB-weighted logistic
+    regression, folded into one weight vector and rounded to int8 levels.
+    Language-agnostic (no stop list, no stemmer). Fitted with fixed parameters
+    chosen on the validation split; its grid (C x nb_weight) runs only with ``--search``.
 
 The reference recipes reproduce the product's description exactly:
 
@@ -138,6 +139,7 @@ def make_best_pipeline(
     C: float = 1.0,
     nb_weight: float = 0.5,
     min_df: int = 2,
+    quantize: bool = True,
     n_jobs: int | None = None,
     random_state: int = 42,
 ) -> Pipeline:
@@ -151,6 +153,9 @@ def make_best_pipeline(
         Weight of the NB-weighted model in each emotion's blend (0: plain LR).
     min_df : int, default=2
         Minimum document frequency of an n-gram.
+    quantize : bool, default=True
+        Store each emotion's weights as int8 levels times one scale
+        (:class:`~emoclassic.nblr.NBLogisticBlend`).
     n_jobs : int or None, default=None
         Parallel per-emotion fits of the one-vs-rest step.
     random_state : int, default=42
@@ -174,7 +179,9 @@ def make_best_pipeline(
     from emoclassic.features import SortedCSR, word_char_tfidf
     from emoclassic.nblr import NBLogisticBlend
 
-    classifier = NBLogisticBlend(C=C, nb_weight=nb_weight, random_state=random_state)
+    classifier = NBLogisticBlend(
+        C=C, nb_weight=nb_weight, random_state=random_state, quantize=quantize
+    )
     return Pipeline(
         [
             ("features", word_char_tfidf(min_df=min_df)),

@@ -20,6 +20,7 @@ __all__ = ["TRUSTED_TYPES", "dump_skops", "is_skops_file", "load_skops"]
 #: Types beyond skops' defaults that an emoclassic model file may contain.
 TRUSTED_TYPES: tuple[str, ...] = (
     "emoclassic.features.SortedCSR",
+    "emoclassic.hashed_tfidf.HashedTfidfVectorizer",
     "emoclassic.nblr.NBLogisticBlend",
     "emoclassic.thresholds.PerLabelThresholdClassifier",
     # One-vs-rest keeps this for a label that is constant in the training data.
