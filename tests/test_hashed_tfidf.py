@@ -73,6 +73,8 @@ def test_hashing_rejects_unknown_analyzers_and_char_unigrams():
         hash_ngrams(["a"], "char", (1, 2))
     with pytest.raises(ValueError, match="n = 2"):
         hash_ngrams(["a"], "char_wb", (1, 2))
+    with pytest.raises(ValueError, match="low <= high"):
+        hash_ngrams(["a"], "word", (3, 2))
 
 
 @pytest.mark.parametrize(("analyzer", "ngram_range"), [("word", (1, 2)), ("char_wb", (2, 5))])

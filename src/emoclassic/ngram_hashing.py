@@ -118,6 +118,8 @@ def hash_ngrams(
     if analyzer not in ANALYZERS:
         raise ValueError(f"analyzer must be one of {ANALYZERS}, got {analyzer!r}")
     low, high = ngram_range
+    if not 1 <= low <= high:
+        raise ValueError(f"ngram_range must be (low, high), 1 <= low <= high: {ngram_range}")
     if analyzer == "char_wb" and low < 2:
         raise ValueError("char_wb n-grams start at n = 2")
     texts = [text.lower() for text in texts] if lowercase else list(texts)
@@ -235,7 +237,7 @@ def _word_ngrams(
     token_hashes = _PrefixHash(points)(token_starts, token_ends)
     token_rows = rows[token_starts]
     n_tokens = len(token_starts)
-    all_rows, all_hashes, all_starts, all_ends = [], [], [], []
+    parts = []
     for n in range(low, high + 1):
         first = np.arange(max(n_tokens - n + 1, 0))
         if n > 1:
@@ -243,19 +245,8 @@ def _word_ngrams(
         folded = token_hashes[first]
         for m in range(1, n):
             folded = folded * np.uint64(_FOLD) + token_hashes[first + m]
-        all_rows.append(token_rows[first])
-        all_hashes.append(_mix(folded, n))
-        all_starts.append(first)
-        all_ends.append(first + n)
-    return NgramBatch(
-        np.concatenate(all_rows),
-        np.concatenate(all_hashes),
-        joined,
-        np.concatenate(all_starts),
-        np.concatenate(all_ends),
-        token_starts,
-        token_ends,
-    )
+        parts.append((token_rows[first], _mix(folded, n), first, n))
+    return _assemble(parts, joined, token_starts, token_ends)
 
 
 def _char_wb_ngrams(points: np.ndarray, rows: np.ndarray, low: int, high: int) -> NgramBatch:
@@ -274,7 +265,7 @@ def _char_wb_ngrams(points: np.ndarray, rows: np.ndarray, low: int, high: int) -
     next_space = np.minimum.accumulate(space_at[::-1])[::-1]  # first space at or after i
     room = next_space[1:] - positions - 1
     hasher = _PrefixHash(stream)
-    all_rows, all_hashes, all_starts, all_ends = [], [], [], []
+    parts = []
     for n in range(low, high + 1):
         # A window lies inside one padded word when its interior has no space
         # (and, for n = 2, when it is not two pads).
@@ -283,14 +274,19 @@ def _char_wb_ngrams(points: np.ndarray, rows: np.ndarray, low: int, high: int) -
             first = np.flatnonzero(window >= space[: len(window)])
         else:
             first = np.flatnonzero(window >= n - 2)
-        all_rows.append(rows[first])
-        all_hashes.append(_mix(hasher(first, first + n), n))
-        all_starts.append(first)
-        all_ends.append(first + n)
+        parts.append((rows[first], _mix(hasher(first, first + n), n), first, n))
+    return _assemble(parts, stream)
+
+
+def _assemble(parts, text, token_starts=None, token_ends=None) -> NgramBatch:
+    """One :class:`NgramBatch` from ``(rows, hashes, first positions, n)`` per order n."""
+    rows, hashes, firsts, orders = zip(*parts, strict=True)
     return NgramBatch(
-        np.concatenate(all_rows),
-        np.concatenate(all_hashes),
-        stream,
-        np.concatenate(all_starts),
-        np.concatenate(all_ends),
+        np.concatenate(rows),
+        np.concatenate(hashes),
+        text,
+        np.concatenate(firsts),
+        np.concatenate([first + n for first, n in zip(firsts, orders, strict=True)]),
+        token_starts,
+        token_ends,
     )
