@@ -108,10 +108,10 @@ def hash_ngrams(
     Examples
     --------
     >>> batch = hash_ngrams(["Oh no!", "fine"], "word", (1, 2))
-    >>> batch.rows.tolist()
-    [0, 0, 0, 0, 0, 1]
+    >>> batch.rows.tolist()  # unigrams of every text, then bigrams
+    [0, 0, 0, 1, 0, 0]
     >>> [batch.name(k) for k in range(len(batch.rows))]
-    ['oh', 'no', '!', 'oh no', 'no !', 'fine']
+    ['oh', 'no', '!', 'fine', 'oh no', 'no !']
     >>> int(batch.hashes[0]) == word_ngram_hash(["oh"])
     True
     """
