@@ -111,6 +111,21 @@ def test_max_features_keeps_the_most_frequent_ngrams():
         HashedTfidfVectorizer().fit("a text, not a list")
 
 
+@pytest.mark.parametrize("analyzer", ["word", "char_wb"])
+def test_refitting_forgets_what_the_previous_fit_cached(analyzer):
+    options = {"analyzer": analyzer, "ngram_range": (2, 3) if analyzer == "char_wb" else (1, 2)}
+    vectorizer = HashedTfidfVectorizer(min_df=1, **options).fit(["a b", "b c"])
+    vectorizer.transform(["a b c x", "b"])  # builds the hash table
+    vectorizer.transform(["a b"])  # builds the dictionary and the word cache
+    second = ["x y", "y z", "a"]
+    vectorizer.fit(second)
+    fresh = HashedTfidfVectorizer(min_df=1, **options).fit(second)
+    for probe in (["x y z"], ["x y z", "a"]):  # one text, and a batch
+        np.testing.assert_array_equal(
+            vectorizer.transform(probe).toarray(), fresh.transform(probe).toarray()
+        )
+
+
 def test_count_columns_counts_each_distinct_column():
     distinct, counts = count_columns(np.array([5, 1, 5, 5, 2]))
     assert distinct.tolist() == [1, 2, 5] and counts.tolist() == [1.0, 1.0, 3.0]

@@ -13,11 +13,10 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.pipeline import FeatureUnion
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-__all__ = ["TOKEN_PATTERN", "SortedCSR", "word_char_tfidf"]
+from emoclassic.hashed_tfidf import HashedTfidfVectorizer
+from emoclassic.ngram_hashing import TOKEN_PATTERN
 
-#: Words (one character or more) plus every punctuation mark or emoji as its own
-#: token, so "!!!", ":(" and "😂" become features.
-TOKEN_PATTERN = r"(?u)\b\w+\b|[^\w\s]"
+__all__ = ["TOKEN_PATTERN", "SortedCSR", "word_char_tfidf"]
 
 
 def word_char_tfidf(
@@ -57,8 +56,6 @@ def word_char_tfidf(
     >>> "!" in union.named_transformers["word"].get_feature_names_out()
     True
     """
-    from emoclassic.hashed_tfidf import HashedTfidfVectorizer
-
     common = {"sublinear_tf": True, "min_df": min_df, "dtype": np.float32}
     return FeatureUnion(
         [

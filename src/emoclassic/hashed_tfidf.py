@@ -23,14 +23,15 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from emoclassic.features import TOKEN_PATTERN
-from emoclassic.ngram_hashing import ANALYZERS, hash_ngrams
+from emoclassic.ngram_hashing import ANALYZERS, TOKEN_PATTERN, check_ngram_range, hash_ngrams
 
 __all__ = ["HashedTfidfVectorizer", "count_columns"]
 
 #: Texts featurised per array pass (bounds the memory of a pass).
 CHUNK_SIZE = 4096
 _TOKEN = re.compile(TOKEN_PATTERN)
+#: Attributes derived from the fitted ones on first use: never saved, dropped by ``fit``.
+_CACHES = ("_vocabulary_cache", "_index_cache", "_word_cache")
 
 #: Words whose ``char_wb`` columns :meth:`HashedTfidfVectorizer.transform_one` remembers.
 WORD_CACHE_SIZE = 100_000
@@ -42,7 +43,7 @@ class HashedTfidfVectorizer(TransformerMixin, BaseEstimator):
     Parameters
     ----------
     analyzer : {"word", "char_wb"}, default="word"
-        ``"word"``: n-grams of :data:`~emoclassic.features.TOKEN_PATTERN`
+        ``"word"``: n-grams of :data:`~emoclassic.ngram_hashing.TOKEN_PATTERN`
         tokens; ``"char_wb"``: character n-grams inside space-padded words.
     ngram_range : tuple of int, default=(1, 2)
         Smallest and largest n (``char_wb`` starts at 2).
@@ -125,7 +126,9 @@ class HashedTfidfVectorizer(TransformerMixin, BaseEstimator):
             The fitted vectorizer.
         """
         texts = _texts(X)
-        self._check_ngram_range()
+        check_ngram_range(self.analyzer, self.ngram_range)
+        for cache in _CACHES:  # derived from the previous fit, if any
+            self.__dict__.pop(cache, None)
         hashes, document_frequency, term_frequency = self._count(texts)
         keep = document_frequency >= self.min_df
         if self.max_features is not None and keep.sum() > self.max_features:
@@ -139,7 +142,7 @@ class HashedTfidfVectorizer(TransformerMixin, BaseEstimator):
             )
         self.hashes_ = hashes[keep]
         self.idf_ = np.log((1.0 + len(texts)) / (1.0 + document_frequency[keep])) + 1.0
-        self.feature_names_ = self._names(texts, self.hashes_)
+        self.feature_names_ = self._names(texts)
         return self
 
     def fit_transform(self, X, y=None):
@@ -224,15 +227,6 @@ class HashedTfidfVectorizer(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         return np.asarray(self.feature_names_, dtype=object)
 
-    def _check_ngram_range(self) -> None:
-        low, high = self.ngram_range
-        lowest = 2 if self.analyzer == "char_wb" else 1
-        if not (isinstance(low, Integral) and isinstance(high, Integral) and lowest <= low <= high):
-            raise ValueError(
-                f"ngram_range must be (low, high) with {lowest} <= low <= high for "
-                f"analyzer={self.analyzer!r}, got {self.ngram_range!r}"
-            )
-
     def _hash(self, texts: list[str]):
         return hash_ngrams(texts, self.analyzer, tuple(self.ngram_range), lowercase=self.lowercase)
 
@@ -253,11 +247,11 @@ class HashedTfidfVectorizer(TransformerMixin, BaseEstimator):
         term_frequency = np.bincount(inverse, weights=np.concatenate(totals))
         return hashes, document_frequency, term_frequency
 
-    def _names(self, texts: list[str], hashes: np.ndarray) -> np.ndarray:
+    def _names(self, texts: list[str]) -> np.ndarray:
         """Spell each kept hash as its first occurrence in the texts."""
-        names = np.empty(len(hashes), dtype=object)
-        index = _hash_index(hashes)
-        missing = np.ones(len(hashes), dtype=bool)
+        names = np.empty(len(self.hashes_), dtype=object)
+        index = self._index()
+        missing = np.ones(len(self.hashes_), dtype=bool)
         for start in range(0, len(texts), CHUNK_SIZE):
             batch = self._hash(texts[start : start + CHUNK_SIZE])
             columns = index.get_indexer(batch.hashes)
@@ -277,12 +271,9 @@ class HashedTfidfVectorizer(TransformerMixin, BaseEstimator):
         columns = self._index().get_indexer(batch.hashes)
         known = columns >= 0
         width = len(self.hashes_)
-        # One sorted key per occurrence, row-major: runs of equal keys are the counts.
-        keys = batch.rows[known] * width + columns[known]
-        keys.sort()
-        first = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))[: len(keys)]
-        counts = np.diff(np.append(first, len(keys))).astype(np.float64)
-        rows, columns = np.divmod(keys[first], width)
+        # One key per occurrence, row-major: sorted, its distinct values are the cells.
+        cells, counts = count_columns(batch.rows[known] * width + columns[known])
+        rows, columns = np.divmod(cells, width)
         indptr = np.searchsorted(rows, np.arange(len(texts) + 1))
         values = self._weigh(counts, columns)
         norms = np.sqrt(np.bincount(rows, weights=values * values, minlength=len(texts)))
@@ -330,10 +321,9 @@ class HashedTfidfVectorizer(TransformerMixin, BaseEstimator):
         return columns
 
     def __getstate__(self):
-        state = super().__getstate__()
-        state.pop("_vocabulary_cache", None)
-        state.pop("_index_cache", None)
-        state.pop("_word_cache", None)
+        state = dict(super().__getstate__())
+        for cache in _CACHES:
+            state.pop(cache, None)
         return state
 
     def __sklearn_tags__(self):

@@ -10,7 +10,7 @@ sums. No Python code runs per n-gram.
 Two analyzers are reproduced exactly (after ``str.lower``):
 
 ``"word"``
-    Tokens of :data:`emoclassic.features.TOKEN_PATTERN` (runs of ``\w``, and
+    Tokens of :data:`TOKEN_PATTERN` (runs of ``\w``, and
     every other non-space character on its own), then n-grams of
     consecutive tokens, as ``TfidfVectorizer(token_pattern=TOKEN_PATTERN)``.
 ``"char_wb"``
@@ -29,13 +29,27 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from numbers import Integral
 
 import numpy as np
 
-__all__ = ["ANALYZERS", "NgramBatch", "hash_ngrams", "string_hash", "word_ngram_hash"]
+__all__ = [
+    "ANALYZERS",
+    "TOKEN_PATTERN",
+    "NgramBatch",
+    "check_ngram_range",
+    "hash_ngrams",
+    "string_hash",
+    "word_ngram_hash",
+]
 
 #: The analyzers this module reproduces.
 ANALYZERS = ("word", "char_wb")
+
+#: Words (one character or more) plus every punctuation mark or emoji as its own
+#: token, so "!!!", ":(" and "😂" become features. Re-exported by
+#: :mod:`emoclassic.features`; the ``word`` hashing below reproduces it.
+TOKEN_PATTERN = r"(?u)\b\w+\b|[^\w\s]"
 
 _MASK = (1 << 64) - 1
 _P = 0x9E3779B97F4A7C15  # odd, so invertible modulo 2**64
@@ -117,11 +131,8 @@ def hash_ngrams(
     """
     if analyzer not in ANALYZERS:
         raise ValueError(f"analyzer must be one of {ANALYZERS}, got {analyzer!r}")
+    check_ngram_range(analyzer, ngram_range)
     low, high = ngram_range
-    if not 1 <= low <= high:
-        raise ValueError(f"ngram_range must be (low, high), 1 <= low <= high: {ngram_range}")
-    if analyzer == "char_wb" and low < 2:
-        raise ValueError("char_wb n-grams start at n = 2")
     texts = [text.lower() for text in texts] if lowercase else list(texts)
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
     joined = " ".join(texts)  # the separator is whitespace: no n-gram crosses two texts
@@ -130,6 +141,30 @@ def hash_ngrams(
     if analyzer == "word":
         return _word_ngrams(joined, points, rows, low, high)
     return _char_wb_ngrams(points, rows, low, high)
+
+
+def check_ngram_range(analyzer: str, ngram_range) -> None:
+    """Raise ``ValueError`` unless ``ngram_range`` is integers ``(low, high)`` for ``analyzer``.
+
+    ``char_wb`` n-grams start at n = 2; word n-grams at n = 1.
+
+    Examples
+    --------
+    >>> check_ngram_range("word", (1, 2))
+    >>> try:
+    ...     check_ngram_range("char_wb", (1, 3))
+    ... except ValueError as error:
+    ...     print(str(error).split("analyzer='char_wb' ")[1])
+    (char_wb n-grams start at n = 2), got (1, 3)
+    """
+    low, high = ngram_range
+    lowest = 2 if analyzer == "char_wb" else 1
+    if not (isinstance(low, Integral) and isinstance(high, Integral) and lowest <= low <= high):
+        why = " (char_wb n-grams start at n = 2)" if analyzer == "char_wb" else ""
+        raise ValueError(
+            f"ngram_range must be (low, high) with {lowest} <= low <= high for "
+            f"analyzer={analyzer!r}{why}, got {tuple(ngram_range)!r}"
+        )
 
 
 def string_hash(text: str, n: int | None = None) -> int:
