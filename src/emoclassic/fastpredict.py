@@ -193,7 +193,7 @@ class LinearTextModel:
         Each block's values are those of its ``transform_one`` (the same float64
         operations on the same sorted columns), so the result is identical.
         """
-        from emoclassic.hashed_tfidf import count_columns
+        from emoclassic.hashed_tfidf import count_columns, normalize_row, tfidf_values
 
         idf, sublinear, dtype = self._hashed
         found = [block.vectorizer.ngram_columns(text) for block in self.blocks]
@@ -201,14 +201,12 @@ class LinearTextModel:
             if block.offset:
                 part += block.offset  # a fresh array (concatenated or built per call)
         columns, counts = count_columns(np.concatenate(found))
-        values = (np.log(counts) + 1.0 if sublinear else counts) * idf[columns]
+        values = tfidf_values(counts, idf[columns], sublinear)
         ends = np.searchsorted(columns, [block.offset + block.width for block in self.blocks])
         start = 0
         for block, end in zip(self.blocks, ends.tolist(), strict=True):
             part = values[start:end]
-            norm = np.sqrt(np.dot(part, part))
-            if norm > 0:
-                part /= norm
+            normalize_row(part)
             if block.weight != 1.0:
                 part *= block.weight
             start = end
@@ -218,9 +216,7 @@ class LinearTextModel:
 def _hashed_layout(blocks: list[_Block]):
     """``(idf, sublinear_tf, dtype)`` when every block is a HashedTfidfVectorizer alike."""
     vectorizers = [block.vectorizer for block in blocks]
-    if not all(
-        _is_step(v, "emoclassic.hashed_tfidf", "HashedTfidfVectorizer") for v in vectorizers
-    ):
+    if not all(map(_is_hashed, vectorizers)):
         return None
     settings = {(bool(v.sublinear_tf), np.dtype(v.dtype)) for v in vectorizers}
     if len(settings) != 1:
@@ -231,7 +227,7 @@ def _hashed_layout(blocks: list[_Block]):
 
 def _row_function(vectorizer):
     """``text -> (indices, values)`` of one vectorizer, without scipy.sparse."""
-    if _is_step(vectorizer, "emoclassic.hashed_tfidf", "HashedTfidfVectorizer"):
+    if _is_hashed(vectorizer):
         return vectorizer.transform_one
     analyze, vocabulary = vectorizer.build_analyzer(), vectorizer.vocabulary_
 
@@ -315,6 +311,11 @@ def fold_linear(estimator) -> LinearTextModel | None:
     return LinearTextModel(blocks, coef, intercept, kind)
 
 
+def _is_hashed(vectorizer) -> bool:
+    """Whether ``vectorizer`` is a :class:`~emoclassic.hashed_tfidf.HashedTfidfVectorizer`."""
+    return _is_step(vectorizer, "emoclassic.hashed_tfidf", "HashedTfidfVectorizer")
+
+
 def _is_step(step, module: str, name: str) -> bool:
     """Match a class by module and name without importing the module."""
     return type(step).__name__ == name and type(step).__module__ == module
@@ -355,7 +356,7 @@ def _width(vectorizer) -> int | None:
     """Return the column count of a vectorizer this module folds, else ``None``."""
     from sklearn.feature_extraction.text import CountVectorizer
 
-    if _is_step(vectorizer, "emoclassic.hashed_tfidf", "HashedTfidfVectorizer"):
+    if _is_hashed(vectorizer):
         return len(vectorizer.hashes_) if hasattr(vectorizer, "hashes_") else None
     if isinstance(vectorizer, CountVectorizer) and hasattr(vectorizer, "vocabulary_"):
         return len(vectorizer.vocabulary_)
@@ -372,7 +373,7 @@ def _dict_path_ok(vectorizer) -> bool:
     """
     from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
-    if _is_step(vectorizer, "emoclassic.hashed_tfidf", "HashedTfidfVectorizer"):
+    if _is_hashed(vectorizer):
         return True
     if type(vectorizer) is CountVectorizer:
         return True

@@ -25,7 +25,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from emoclassic.ngram_hashing import ANALYZERS, TOKEN_PATTERN, check_ngram_range, hash_ngrams
 
-__all__ = ["HashedTfidfVectorizer", "count_columns"]
+__all__ = ["HashedTfidfVectorizer", "count_columns", "normalize_row", "tfidf_values"]
 
 #: Texts featurised per array pass (bounds the memory of a pass).
 CHUNK_SIZE = 4096
@@ -190,10 +190,8 @@ class HashedTfidfVectorizer(TransformerMixin, BaseEstimator):
         (['b'], [1.0])
         """
         columns, counts = count_columns(self.ngram_columns(text))
-        values = self._weigh(counts, columns)
-        norm = np.sqrt(np.dot(values, values))
-        if norm > 0:
-            values /= norm
+        values = tfidf_values(counts, self.idf_[columns], self.sublinear_tf)
+        normalize_row(values)
         return columns, values.astype(self.dtype)
 
     def ngram_columns(self, text: str) -> np.ndarray:
@@ -275,16 +273,12 @@ class HashedTfidfVectorizer(TransformerMixin, BaseEstimator):
         cells, counts = count_columns(batch.rows[known] * width + columns[known])
         rows, columns = np.divmod(cells, width)
         indptr = np.searchsorted(rows, np.arange(len(texts) + 1))
-        values = self._weigh(counts, columns)
+        values = tfidf_values(counts, self.idf_[columns], self.sublinear_tf)
         norms = np.sqrt(np.bincount(rows, weights=values * values, minlength=len(texts)))
         values /= norms[rows]  # every row with a value has a positive norm
         return sp.csr_matrix(
             (values.astype(self.dtype), columns, indptr), shape=(len(texts), width)
         )
-
-    def _weigh(self, counts: np.ndarray, columns: np.ndarray) -> np.ndarray:
-        tf = np.log(counts) + 1.0 if self.sublinear_tf else counts
-        return tf * self.idf_[columns]
 
     def _index(self):
         """Return the hash table of ``hashes_``, built on first use and never saved."""
@@ -363,6 +357,32 @@ def count_columns(columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     counts[:-1] = starts[1:] - starts[:-1]
     counts[-1:] = len(columns) - starts[-1:]
     return columns[starts], counts
+
+
+def tfidf_values(counts: np.ndarray, idf: np.ndarray, sublinear_tf: bool) -> np.ndarray:
+    """TF-IDF of n-gram counts: ``(1 + log(count) if sublinear_tf else count) * idf``.
+
+    Examples
+    --------
+    >>> tfidf_values(np.array([1.0, 2.0]), np.array([2.0, 1.0]), False).tolist()
+    [2.0, 2.0]
+    """
+    return (np.log(counts) + 1.0 if sublinear_tf else counts) * idf
+
+
+def normalize_row(values: np.ndarray) -> None:
+    """Scale one row's values to unit l2 norm, in place (an all-zero row stays zero).
+
+    Examples
+    --------
+    >>> row = np.array([3.0, 4.0])
+    >>> normalize_row(row)
+    >>> row.tolist()
+    [0.6, 0.8]
+    """
+    norm = np.sqrt(np.dot(values, values))
+    if norm > 0:
+        values /= norm
 
 
 def _hash_index(hashes: np.ndarray):
