@@ -54,6 +54,7 @@ def _reference(analyzer: str, ngram_range, texts):
         ("word", (2, 2)),
         ("char_wb", (2, 5)),
         ("char_wb", (3, 3)),
+        ("char_wb", (4, 6)),  # a padded word shorter than 4 is one n-gram
     ],
 )
 def test_hashes_are_exactly_sklearns_ngrams(texts, analyzer, ngram_range):
@@ -77,7 +78,9 @@ def test_hashing_rejects_unknown_analyzers_and_char_unigrams():
         hash_ngrams(["a"], "word", (3, 2))
 
 
-@pytest.mark.parametrize(("analyzer", "ngram_range"), [("word", (1, 2)), ("char_wb", (2, 5))])
+@pytest.mark.parametrize(
+    ("analyzer", "ngram_range"), [("word", (1, 2)), ("char_wb", (2, 5)), ("char_wb", (4, 5))]
+)
 def test_vectorizer_equals_tfidf_vectorizer(analyzer, ngram_range):
     data = load_goemotions()
     # Ends with an empty text: a last row without n-grams.
@@ -97,6 +100,29 @@ def test_vectorizer_equals_tfidf_vectorizer(analyzer, ngram_range):
         columns, values = ours.transform_one(text)
         np.testing.assert_array_equal(columns, got[row].indices)
         np.testing.assert_allclose(values, got[row].data, rtol=1e-15)  # norms summed in 2 ways
+
+
+def test_frequent_words_are_counted_and_cached_as_the_dictionary_spells_them():
+    texts = ["Happy happy day", "day of joy :)", "sad DAY"]
+    vectorizer = HashedTfidfVectorizer(
+        analyzer="char_wb", ngram_range=(2, 3), min_df=1, n_frequent_words=2
+    )
+    vectorizer.fit(texts)
+    assert vectorizer.frequent_words_.tolist() == ["day", "happy"]  # 3 and 2 occurrences
+    assert HashedTfidfVectorizer(min_df=1).fit(texts).frequent_words_.tolist() == []  # word
+    data = load_goemotions()
+    train, test = list(data.train.texts[:2000]), list(data.test.texts[:300])
+    common = {"analyzer": "char_wb", "ngram_range": (2, 5), "dtype": np.float64}
+    cached = HashedTfidfVectorizer(**common, n_frequent_words=5000).fit(train)
+    uncached = HashedTfidfVectorizer(**common, n_frequent_words=0).fit(train)
+    assert len(cached.frequent_words_) == 5000 and len(uncached.frequent_words_) == 0
+    for text in test:  # precomputed columns and dictionary look-ups give the same row
+        np.testing.assert_array_equal(
+            cached.transform_one(text)[0], uncached.transform_one(text)[0]
+        )
+        np.testing.assert_array_equal(
+            cached.transform_one(text)[1], uncached.transform_one(text)[1]
+        )
 
 
 def test_max_features_keeps_the_most_frequent_ngrams():

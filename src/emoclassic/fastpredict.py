@@ -114,6 +114,7 @@ class LinearTextModel:
         self.kind = kind
         self._rows = [_row_function(block.vectorizer) for block in blocks]
         self._hashed = _hashed_layout(blocks)
+        self._block_ends = np.array([block.offset + block.width for block in blocks])
 
     @property
     def n_labels(self) -> int:
@@ -202,7 +203,7 @@ class LinearTextModel:
                 part += block.offset  # a fresh array (concatenated or built per call)
         columns, counts = count_columns(np.concatenate(found))
         values = tfidf_values(counts, idf[columns], sublinear)
-        ends = np.searchsorted(columns, [block.offset + block.width for block in self.blocks])
+        ends = np.searchsorted(columns, self._block_ends)
         start = 0
         for block, end in zip(self.blocks, ends.tolist(), strict=True):
             part = values[start:end]

@@ -247,9 +247,13 @@ class _PrefixHash:
         return (self._sums[ends] - self._sums[starts]) * self._inverse[starts]
 
 
-def _mix(values: np.ndarray, n: int) -> np.ndarray:
-    """splitmix64's finaliser of ``values`` xor the order ``n`` (uint64 arrays)."""
-    z = values ^ np.uint64((n * 0xBF58476D1CE4E5B9) & _MASK)
+def _mix(values: np.ndarray, n: int | np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser of ``values`` xor the order ``n`` (one for all, or one each)."""
+    if isinstance(n, np.ndarray):
+        order = n.astype(np.uint64) * np.uint64(0xBF58476D1CE4E5B9)  # wraps: modulo 2**64
+    else:
+        order = np.uint64((n * 0xBF58476D1CE4E5B9) & _MASK)
+    z = values ^ order
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
     return z ^ (z >> np.uint64(31))
@@ -310,6 +314,11 @@ def _char_wb_ngrams(points: np.ndarray, rows: np.ndarray, low: int, high: int) -
         else:
             first = np.flatnonzero(window >= n - 2)
         parts.append((rows[first], _mix(hasher(first, first + n), n), first, n))
+    # scikit-learn counts a padded word shorter than the smallest n once, whole.
+    short = pads[(room[pads] >= 1) & (room[pads] + 2 < low)]
+    if len(short):
+        length = room[short] + 2
+        parts.append((rows[short], _mix(hasher(short, short + length), length), short, length))
     return _assemble(parts, stream)
 
 
