@@ -335,6 +335,35 @@ def test_cli_predict_lists_every_label_at_threshold_zero(cli_run):
     assert scores == sorted(scores, reverse=True) and all(0 < s < 1 for s in scores)
 
 
+def test_cli_scores_a_corpus_file_with_the_transformer(cli_run):
+    work, _, _ = cli_run
+    folder = work / "models" / "distilroberta"
+    texts = ["so happy", "so scared", "angry now", "happy day"] * 5
+    (work / "corpus.txt").write_text("\n".join(texts) + "\n", encoding="utf-8")
+    out = work / "corpus-scores.jsonl"
+    result = run_cli(
+        "predict",
+        str(folder),
+        "--data",
+        "corpus.txt",
+        "--out",
+        str(out),
+        "--scores",
+        "--batch-size",
+        "8",
+        cwd=work,
+    )
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [row["row"] for row in rows] == list(range(20))
+    from emoclassic.persistence import load_model
+
+    model = load_model(folder)
+    expected = model.predict_proba(texts)
+    got = [[row[f"score_{label}"] for label in model.label_names] for row in rows]
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)  # padding differs by batch
+
+
 def test_cli_compare_transformer_and_lr(cli_run):
     pytest.importorskip("matplotlib")
     work, data, _ = cli_run

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from emoclassic.cli._common import positive_int, print_json, threshold
+from emoclassic.cli._common import n_jobs, positive_int, print_json, threshold
 
 
 def add_parser(subparsers) -> None:
@@ -16,7 +16,8 @@ def add_parser(subparsers) -> None:
         help="predict the emotions of texts",
         description="Print, for each text, the emotions above the threshold, highest first, "
         "for example 'gratitude 0.93  approval 0.41'. Texts come from the arguments, "
-        "--file (one per line) or standard input.",
+        "--file (one per line) or standard input. To score a corpus file in bounded memory, "
+        "give --data INPUT --out OUTPUT instead.",
     )
     parser.add_argument(
         "model", type=Path, help="saved model: a .joblib or .skops file, or a transformer folder"
@@ -31,6 +32,38 @@ def add_parser(subparsers) -> None:
         help="'tuned' (per-label, default) or one cut-off for every label (0 lists all)",
     )
     parser.add_argument("--json", action="store_true", help="print JSON")
+    corpus = parser.add_argument_group(
+        "scoring a corpus",
+        "Read --data in batches, write --out (.parquet, .jsonl or .csv) with each row's id, "
+        "its emotions and optionally every score. An interrupted run resumes from the "
+        "finished batches kept in OUTPUT.partial/.",
+    )
+    corpus.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="corpus: .csv, .tsv, .jsonl, .parquet (or a folder of them), .txt (one text per line)",
+    )
+    corpus.add_argument("--out", type=Path, default=None, help="output file")
+    corpus.add_argument("--text-column", default="text", help="column of the texts (default: text)")
+    corpus.add_argument(
+        "--id-column", default=None, help="column carried through as the id (default: row number)"
+    )
+    corpus.add_argument("--scores", action="store_true", help="also write every label's score")
+    corpus.add_argument(
+        "--bad-rows",
+        choices=("fail", "skip", "empty"),
+        default="fail",
+        help="a row with a missing, blank or non-string text: stop (default), leave it out, "
+        "or score it as the empty text; always counted",
+    )
+    corpus.add_argument(
+        "--batch-size", type=positive_int, default=65_536, help="rows per batch (default: 65536)"
+    )
+    corpus.add_argument(
+        "--n-jobs", type=n_jobs, default=1, help="processes scoring batches (-1: one per CPU)"
+    )
+    corpus.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.add_argument(
         "--allow-version-mismatch",
         action="store_true",
@@ -76,9 +109,11 @@ def read_texts(args: argparse.Namespace) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Predict and print."""
+    """Predict and print, or score a corpus file."""
     from emoclassic.persistence import load_model
 
+    if args.data is not None or args.out is not None:
+        return score_file(args)
     texts = read_texts(args)
     model = load_model(args.model, allow_version_mismatch=args.allow_version_mismatch)
     predictions = model.predict_emotions(texts, threshold=args.threshold, top_k=args.top_k)
@@ -96,4 +131,50 @@ def run(args: argparse.Namespace) -> int:
     for pairs in predictions:
         line = "  ".join(f"{label} {score:.2f}" for label, score in pairs)
         print(line or "(no emotion above the threshold)")
+    return 0
+
+
+def score_file(args: argparse.Namespace) -> int:
+    """Score ``--data`` into ``--out`` with :func:`emoclassic.corpus.score_corpus`."""
+    from emoclassic.corpus import BadRowError, score_corpus
+    from emoclassic.corpus.readers import detect_format
+    from emoclassic.corpus.tables import output_format
+    from emoclassic.errors import DataError, UsageError
+    from emoclassic.persistence import load_model
+
+    if args.data is None or args.out is None:
+        raise UsageError("--data and --out go together")
+    if args.texts or args.file is not None or args.json:
+        raise UsageError("--data scores a file into --out; drop TEXT, --file and --json")
+    detect_format(args.data)  # every argument is checked before the model loads
+    output_format(args.out)
+    model = load_model(args.model, allow_version_mismatch=args.allow_version_mismatch)
+    try:
+        summary = score_corpus(
+            model,
+            args.data,
+            args.out,
+            text_column=args.text_column,
+            id_column=args.id_column,
+            threshold=args.threshold,
+            top_k=args.top_k,
+            scores=args.scores,
+            bad_rows=args.bad_rows,
+            batch_size=args.batch_size,
+            n_jobs=args.n_jobs,
+            progress=False if args.no_progress else None,
+        )
+    except BadRowError as exc:
+        raise DataError(
+            f"{args.data}: row {exc.row}: {exc.reason} (--bad-rows skip or empty goes on; "
+            "finished batches are kept and the next run resumes)"
+        ) from None
+    rate = (summary.rows - summary.resumed_rows) / max(summary.seconds, 1e-9)
+    plural = "s" if summary.bad_rows != 1 else ""
+    bad = f", {summary.bad_rows:,} bad row{plural} ({args.bad_rows})" if summary.bad_rows else ""
+    resumed = f", {summary.resumed_rows:,} from the interrupted run" if summary.resumed_rows else ""
+    print(
+        f"scored {summary.rows:,} rows{bad}{resumed} in {summary.seconds:.1f} s "
+        f"({rate:,.0f} rows/s) -> {summary.output}"
+    )
     return 0
