@@ -113,7 +113,8 @@ def largest_rss_mb(args: list[str]) -> float:
 
 
 def command(model: Path, data: Path, out: Path, n_jobs: int) -> list[str]:
-    exe = shutil.which("emoclassic") or "emoclassic"
+    beside = Path(sys.executable).with_name("emoclassic")  # the interpreter's own environment
+    exe = str(beside) if beside.exists() else shutil.which("emoclassic") or "emoclassic"
     return [
         exe,
         "predict",
@@ -140,6 +141,7 @@ def main() -> int:
 
     import pyarrow.parquet as pq
 
+    from emoclassic.corpus.readers import DEFAULT_BATCH_SIZE
     from emoclassic.datasets import load_goemotions
     from emoclassic.persistence import load_model
 
@@ -151,7 +153,7 @@ def main() -> int:
     failures = []
 
     # Reference: predict_proba alone, this process, in the command's batch size.
-    sample = [texts[k % len(texts)] for k in range(65_536)]
+    sample = [texts[k % len(texts)] for k in range(DEFAULT_BATCH_SIZE)]
     model.predict_proba(sample[:1000])
     start = time.perf_counter()
     model.predict_proba(sample)
@@ -168,9 +170,9 @@ def main() -> int:
     # Exactness: every written score against predict_proba on the same rows.
     labels = [f"score_{label}" for label in model.label_names]
     equal = True
-    for batch in pq.ParquetFile(out).iter_batches(batch_size=100_000, columns=["id", *labels]):
+    for batch in pq.ParquetFile(out).iter_batches(batch_size=100_000, columns=["row", *labels]):
         frame = batch.to_pandas()
-        expected = model.predict_proba([texts[k % len(texts)] for k in frame["id"].tolist()])
+        expected = model.predict_proba([texts[k % len(texts)] for k in frame["row"].tolist()])
         equal &= bool(np.array_equal(frame[labels].to_numpy(), expected))
 
     print(f"corpus: {args.rows:,} rows (Parquet), model {args.model}, --n-jobs {args.n_jobs}")
@@ -193,7 +195,7 @@ def main() -> int:
     if args.kill:
         killed_out = work / "killed.parquet"
         manifest = work / "killed.parquet.partial" / "manifest.json"
-        parts = -(-args.rows // 65_536)
+        parts = -(-args.rows // DEFAULT_BATCH_SIZE)
 
         def halfway():
             try:

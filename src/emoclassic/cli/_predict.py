@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from emoclassic.cli._common import n_jobs, positive_int, print_json, threshold
+from emoclassic.corpus.readers import DEFAULT_BATCH_SIZE
 
 
 def add_parser(subparsers) -> None:
@@ -58,7 +59,10 @@ def add_parser(subparsers) -> None:
         "or score it as the empty text; always counted",
     )
     corpus.add_argument(
-        "--batch-size", type=positive_int, default=65_536, help="rows per batch (default: 65536)"
+        "--batch-size",
+        type=positive_int,
+        default=DEFAULT_BATCH_SIZE,
+        help=f"rows per batch (default: {DEFAULT_BATCH_SIZE})",
     )
     corpus.add_argument(
         "--n-jobs", type=n_jobs, default=1, help="processes scoring batches (-1: one per CPU)"

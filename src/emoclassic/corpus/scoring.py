@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -21,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from emoclassic.atomic import atomic_path, atomic_write_text, check_writable_parent
-from emoclassic.corpus.readers import Batch, count_rows, read_batches
+from emoclassic.corpus.readers import DEFAULT_BATCH_SIZE, Batch, count_rows, read_batches
 from emoclassic.corpus.tables import output_format, output_table, write_table
 from emoclassic.errors import DataError, UsageError
 
@@ -87,7 +89,7 @@ def score_corpus(
     top_k: int | None = None,
     scores: bool = False,
     bad_rows: str = "fail",
-    batch_size: int = 65_536,
+    batch_size: int = DEFAULT_BATCH_SIZE,
     n_jobs: int = 1,
     progress: bool | None = None,
 ) -> CorpusSummary:
@@ -115,7 +117,7 @@ def score_corpus(
         A row whose text is missing, blank or not a string stops the run
         (finished batches are kept for a resume), is left out of the output, or
         is scored as the empty text. Either way it is counted.
-    batch_size : int, default=65536
+    batch_size : int, default=16384
         Rows read, scored and written at a time: memory is bounded by it.
     n_jobs : int, default=1
         Processes that score batches side by side (each gets the model once);
@@ -283,8 +285,21 @@ _WORKER_MODEL = None
 
 
 def _set_worker_model(model) -> None:
+    """Initialise a worker: keep the model, and exit when the parent process dies.
+
+    A parent killed with ``kill -9`` cannot stop its workers; without this they
+    would live on, holding the terminal's or the caller's output pipes open.
+    """
     global _WORKER_MODEL
     _WORKER_MODEL = model
+    parent = os.getppid()
+
+    def watch_parent():
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch_parent, daemon=True).start()
 
 
 def _worker_probabilities(texts: list[str]) -> np.ndarray:
