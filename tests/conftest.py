@@ -87,3 +87,16 @@ def run_cli(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.Compl
         env=env,
         timeout=600,
     )
+
+
+def local_cluster():
+    """A real two-worker Dask cluster on 127.0.0.1 (processes, one thread each)."""
+    import distributed
+
+    return distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+    )

@@ -9,13 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import run_cli
+from conftest import local_cluster, run_cli
 from emoclassic.corpus import BadRowError, read_batches, score_corpus
 from emoclassic.corpus.engines import score_dask, score_frame
-from emoclassic.corpus.tables import emotion_lists
 from emoclassic.datasets import load_goemotions
 from emoclassic.errors import DataError, UsageError
-from emoclassic.model import SklearnEmotionModel, rank_emotions
+from emoclassic.model import SklearnEmotionModel, emotion_lists, rank_emotions
 from emoclassic.persistence import save_model
 from emoclassic.pipelines import make_lr_pipeline
 from emoclassic.thresholds import PerLabelThresholdClassifier
@@ -104,17 +103,25 @@ def test_every_output_format_carries_the_same_rows_and_scores(model, texts, tmp_
     np.testing.assert_allclose(scores, model.predict_proba(texts[:200]), rtol=1e-6, atol=1e-7)
 
 
-def test_emotion_lists_rank_as_rank_emotions():
+def test_emotion_lists_and_rank_emotions_rank_by_score_then_label():
     rng = np.random.default_rng(0)
     scores = rng.random((300, 6))
-    scores[:, 2] = scores[:, 3]  # ties keep label order, as the stable sort of rank_emotions
+    scores[:, 2] = scores[:, 3]  # a tie: the lower label index comes first
     cutoffs = rng.random(6)
+    names = [f"l{j}" for j in range(6)]
     for top_k in (None, 1, 3):
+        expected = []  # spelt out: at or above the cut-off, by score, ties by label order
+        for row in scores:
+            ranked = sorted(range(6), key=lambda j, row=row: (-row[j], j))
+            kept = [j for j in ranked if row[j] >= cutoffs[j]]
+            expected.append(kept if top_k is None else kept[:top_k])
         labels, offsets = emotion_lists(scores, cutoffs, top_k)
-        got = [labels[a:b].tolist() for a, b in itertools.pairwise(offsets)]
-        names = list(range(6))
-        expected = [[j for j, _ in row] for row in rank_emotions(scores, cutoffs, names, top_k)]
-        assert got == expected
+        assert [labels[a:b].tolist() for a, b in itertools.pairwise(offsets)] == expected
+        pairs = rank_emotions(scores, cutoffs, names, top_k)
+        assert pairs == [
+            [(names[j], float(row[j])) for j in kept]
+            for row, kept in zip(scores, expected, strict=True)
+        ]
 
 
 def _with_bad_rows(texts):
@@ -214,13 +221,7 @@ def test_dask_cluster_scores_equal_the_local_run(model, texts):
     frame = pd.DataFrame({"id": range(len(texts)), "text": texts})
     local = score_frame(frame, model, scores=True)
     with (
-        distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-        ) as cluster,
+        local_cluster() as cluster,
         distributed.Client(cluster),
     ):
         scored = score_dask(dd.from_pandas(frame, npartitions=4), model, scores=True).compute()

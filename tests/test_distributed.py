@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import run_cli
+from conftest import local_cluster, run_cli
 from emoclassic.datasets import load_goemotions
 from emoclassic.training import FitSettings, fit_model
 
@@ -27,13 +27,7 @@ def local_fit(small_goemotions):
 
 def test_dask_cluster_search_matches_local(small_goemotions, local_fit):
     with (
-        distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-        ) as cluster,
+        local_cluster() as cluster,
         distributed.Client(cluster) as client,
         distributed.get_task_stream(client) as tasks,
     ):

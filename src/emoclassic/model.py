@@ -6,13 +6,14 @@ every later consumer use, whatever produced the scores.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 
 import numpy as np
 
 from emoclassic.thresholds import positive_scores
 
-__all__ = ["EmotionModel", "SklearnEmotionModel", "rank_emotions"]
+__all__ = ["EmotionModel", "SklearnEmotionModel", "emotion_lists", "rank_emotions"]
 
 
 class EmotionModel:
@@ -128,12 +129,43 @@ def rank_emotions(
     >>> rank_emotions(np.array([[0.2, 0.9, 0.6]]), np.array([0.5, 0.5, 0.5]), ["a", "b", "c"])
     [[('b', 0.9), ('c', 0.6)]]
     """
+    scores = np.asarray(scores)
+    labels, offsets = emotion_lists(scores, np.asarray(cutoffs), top_k)
+    rows = np.repeat(np.arange(len(scores)), np.diff(offsets))
+    pairs = list(
+        zip([label_names[j] for j in labels.tolist()], scores[rows, labels].tolist(), strict=True)
+    )
+    return [pairs[start:end] for start, end in itertools.pairwise(offsets.tolist())]
+
+
+def emotion_lists(
+    scores: np.ndarray, cutoffs: np.ndarray, top_k: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the labels at or above their cut-off, highest score first, as flat arrays.
+
+    The ranking of :func:`rank_emotions`, as flat arrays (no Python loop over rows).
+
+    Returns
+    -------
+    labels : ndarray of int
+        Label indices of every row's list, one row after the other.
+    offsets : ndarray of int of shape (n_rows + 1,)
+        Row ``i``'s labels are ``labels[offsets[i]:offsets[i + 1]]``.
+
+    Examples
+    --------
+    >>> labels, offsets = emotion_lists(np.array([[0.2, 0.9, 0.6], [0.1, 0.0, 0.3]]),
+    ...                                 np.array([0.5, 0.5, 0.5]))
+    >>> labels.tolist(), offsets.tolist()
+    ([1, 2], [0, 2, 2])
+    """
     order = np.argsort(-scores, axis=1, kind="stable")
-    results = []
-    for row, ranking in zip(np.asarray(scores).tolist(), order.tolist(), strict=True):
-        kept = [(label_names[j], row[j]) for j in ranking if row[j] >= cutoffs[j]]
-        results.append(kept[:top_k] if top_k is not None else kept)
-    return results
+    kept = np.take_along_axis(scores >= cutoffs, order, axis=1)
+    if top_k is not None:
+        kept &= np.cumsum(kept, axis=1) <= top_k
+    offsets = np.zeros(len(scores) + 1, dtype=np.int64)
+    np.cumsum(kept.sum(axis=1), out=offsets[1:])
+    return order[kept], offsets
 
 
 class SklearnEmotionModel(EmotionModel):

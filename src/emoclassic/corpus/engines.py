@@ -11,7 +11,7 @@ import itertools
 
 import numpy as np
 
-from emoclassic.corpus.tables import emotion_lists
+from emoclassic.model import emotion_lists
 
 __all__ = ["score_dask", "score_frame", "spark_schema", "spark_scorer"]
 

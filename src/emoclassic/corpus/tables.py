@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 
 from emoclassic.errors import DataError, UsageError
+from emoclassic.model import emotion_lists
 
-__all__ = ["OUTPUT_FORMATS", "emotion_lists", "output_format", "output_table", "write_table"]
+__all__ = ["OUTPUT_FORMATS", "output_format", "output_table", "write_table"]
 
 #: File suffix -> output format.
 OUTPUT_FORMATS = {".parquet": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
@@ -28,36 +29,6 @@ def output_format(path: str | Path) -> str:
         known = ", ".join(sorted(OUTPUT_FORMATS))
         raise UsageError(f"{path}: unknown output format (use one of {known})")
     return fmt
-
-
-def emotion_lists(
-    scores: np.ndarray, cutoffs: np.ndarray, top_k: int | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per row, the labels at or above their cut-off, highest score first, as flat arrays.
-
-    The same ranking as :func:`emoclassic.model.rank_emotions`, without a Python loop.
-
-    Returns
-    -------
-    labels : ndarray of int
-        Label indices of every row's list, one row after the other.
-    offsets : ndarray of int of shape (n_rows + 1,)
-        Row ``i``'s labels are ``labels[offsets[i]:offsets[i + 1]]``.
-
-    Examples
-    --------
-    >>> labels, offsets = emotion_lists(np.array([[0.2, 0.9, 0.6], [0.1, 0.0, 0.3]]),
-    ...                                 np.array([0.5, 0.5, 0.5]))
-    >>> labels.tolist(), offsets.tolist()
-    ([1, 2], [0, 2, 2])
-    """
-    order = np.argsort(-scores, axis=1, kind="stable")
-    kept = np.take_along_axis(scores >= cutoffs, order, axis=1)
-    if top_k is not None:
-        kept &= np.cumsum(kept, axis=1) <= top_k
-    offsets = np.zeros(len(scores) + 1, dtype=np.int64)
-    np.cumsum(kept.sum(axis=1), out=offsets[1:])
-    return order[kept], offsets
 
 
 def output_table(
