@@ -22,6 +22,7 @@ from emoclassic.errors import EmoclassicError, UsageError
 __all__ = [
     "atomic_path",
     "atomic_write_text",
+    "check_output_file",
     "check_replaceable_folder",
     "check_writable_parent",
     "remove_stale_temporaries",
@@ -175,6 +176,22 @@ def check_writable_parent(target: str | Path) -> None:
         raise UsageError(f"{target}: {parent} is not a folder")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise UsageError(f"{target}: {parent} is not writable")
+
+
+def check_output_file(target: str | Path) -> None:
+    """Refuse a file target that is a folder, or whose parent cannot be written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> check_output_file(tempfile.mkdtemp())
+    Traceback (most recent call last):
+    ...
+    emoclassic.errors.UsageError: ...: is a folder; give a file path
+    """
+    if Path(target).is_dir():
+        raise UsageError(f"{target}: is a folder; give a file path")
+    check_writable_parent(target)
 
 
 def atomic_write_text(target: str | Path, text: str) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emoclassic.atomic import atomic_path, check_writable_parent
+from emoclassic.atomic import atomic_path, check_output_file
 from emoclassic.errors import ModelError, UsageError
 from emoclassic.model import EmotionModel, SklearnEmotionModel
 from emoclassic.safeio import dump_skops, is_skops_file, load_skops
@@ -93,9 +93,7 @@ def check_model_path(path: str | Path, file_format: str | None = None) -> str:
             f"{path}: a {file_format} model cannot be named {suffix}; "
             f"use the {'.skops' if file_format == 'skops' else '.joblib'} suffix"
         )
-    if path.is_dir():
-        raise UsageError(f"{path}: is a folder; give a file path")
-    check_writable_parent(path)
+    check_output_file(path)
     return file_format or implied
 
 

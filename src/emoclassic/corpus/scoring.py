@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emoclassic.atomic import atomic_path, atomic_write_text, check_writable_parent
+from emoclassic.atomic import atomic_path, atomic_write_text, check_output_file
 from emoclassic.corpus.readers import DEFAULT_BATCH_SIZE, Batch, count_rows, read_batches
 from emoclassic.corpus.tables import output_format, output_table, write_table
 from emoclassic.errors import DataError, UsageError
@@ -155,9 +155,7 @@ def score_corpus(
     n_jobs = effective_n_jobs(n_jobs)
     fmt = output_format(output)
     cutoffs = model.resolve_thresholds(threshold)
-    check_writable_parent(output)
-    if output.is_dir():
-        raise UsageError(f"{output}: is a folder; give a file path")
+    check_output_file(output)
     batches = read_batches(
         source, text_column=text_column, id_column=id_column, batch_size=batch_size
     )
