@@ -50,32 +50,40 @@ def build_corpus(path: Path, texts: list[str], rows: int) -> None:
             out.write_table(pa.table({"id": ids, "text": body}))
 
 
-def tree_rss_mb(pid: int) -> float:
-    """Resident memory of a process and its descendants, from /proc (MB)."""
-    total, stack = 0, [pid]
+def tree_memory_mb(pid: int) -> tuple[float, float]:
+    """``(resident now, largest peak)`` of a process and its descendants, from /proc (MB).
+
+    The first sums ``VmRSS`` over the tree; the second is the largest ``VmHWM``, each
+    process's own high-water mark, so it holds that process's peak up to this sample.
+    """
+    total, largest, stack = 0, 0, [pid]
     while stack:
         current = stack.pop()
         try:
             with open(f"/proc/{current}/status") as status:
-                total += next(int(line.split()[1]) for line in status if line.startswith("VmRSS"))
+                fields = dict(line.split(":", 1) for line in status if ":" in line)
+            total += int(fields["VmRSS"].split()[0])
+            largest = max(largest, int(fields["VmHWM"].split()[0]))
             for task in os.listdir(f"/proc/{current}/task"):
                 with open(f"/proc/{current}/task/{task}/children") as children:
                     stack.extend(int(child) for child in children.read().split())
-        except (OSError, StopIteration):
+        except (OSError, KeyError):
             continue
-    return total / 1024
+    return total / 1024, largest / 1024
 
 
 def run_command(args: list[str], kill_when=None) -> dict:
     """Run the CLI; sample the process tree's memory; optionally SIGKILL it when asked."""
     started = time.perf_counter()
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    peak = {"tree": 0.0}
+    peak = {"tree": 0.0, "largest": 0.0}
     killed = False
 
     def sample():
         while process.poll() is None:
-            peak["tree"] = max(peak["tree"], tree_rss_mb(process.pid))
+            total, largest = tree_memory_mb(process.pid)
+            peak["tree"] = max(peak["tree"], total)
+            peak["largest"] = max(peak["largest"], largest)
             time.sleep(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -94,22 +102,9 @@ def run_command(args: list[str], kill_when=None) -> dict:
         "stdout": out,
         "stderr": err,
         "tree_mb": peak["tree"],
+        "largest_mb": peak["largest"],
         "killed": killed,
     }
-
-
-def largest_rss_mb(args: list[str]) -> float:
-    """Peak RSS of the largest process of a run (getrusage in a fresh interpreter)."""
-    code = (
-        "import resource, subprocess, sys; "
-        f"subprocess.run({args!r}, check=True, capture_output=True); "
-        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)"
-    )
-    return float(
-        subprocess.run(
-            [sys.executable, "-c", code], check=True, capture_output=True, text=True
-        ).stdout
-    )
 
 
 def command(model: Path, data: Path, out: Path, n_jobs: int) -> list[str]:
@@ -165,7 +160,7 @@ def main() -> int:
         print(run["stderr"])
         return 1
     rate = args.rows / run["seconds"]
-    largest = largest_rss_mb(command(args.model, data, work / "again.parquet", args.n_jobs))
+    largest = run["largest_mb"]
 
     # Exactness: every written score against predict_proba on the same rows.
     labels = [f"score_{label}" for label in model.label_names]
@@ -219,7 +214,7 @@ def main() -> int:
         build_corpus(large, texts, args.large)
         data.unlink()
         big = run_command(command(args.model, large, work / "large-out.parquet", args.n_jobs))
-        big_largest = largest_rss_mb(command(args.model, large, work / "l2.parquet", args.n_jobs))
+        big_largest = big["largest_mb"]
         growth = max(big_largest / largest, big["tree_mb"] / run["tree_mb"]) - 1
         print(
             f"  {args.large:,} rows: {args.large / big['seconds']:,.0f} rows/s, peak RSS largest "
