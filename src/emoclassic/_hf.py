@@ -6,6 +6,9 @@ need it.
 
 from __future__ import annotations
 
+import contextlib
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -35,13 +38,46 @@ def dataset_dict_from_hub(spec: str) -> tuple[dict[str, pd.DataFrame], list[str]
 
     repo, _, config = spec.partition(":")
     try:
-        loaded = datasets.load_dataset(repo, config or None)
+        with quiet_hub_logs():
+            loaded = datasets.load_dataset(repo, config or None)
     except Exception as exc:  # network and hub errors come in many types
         reason = first_line(exc)
         raise DataError(
             f"hub:{spec}: cannot be loaded from the Hugging Face Hub: {reason}"
         ) from None
     return _to_frames(loaded)
+
+
+@contextlib.contextmanager
+def quiet_hub_logs() -> Iterator[None]:
+    """Hold back the Hub clients' retry warnings unless ``-v`` asked for info logs.
+
+    Offline, ``huggingface_hub`` logs two warnings per retry (about 20 lines)
+    before the one error this module turns into a :class:`DataError`.
+
+    Examples
+    --------
+    >>> import logging
+    >>> with quiet_hub_logs():
+    ...     logging.getLogger("huggingface_hub").getEffectiveLevel() >= logging.ERROR
+    True
+    """
+    if logging.getLogger().getEffectiveLevel() <= logging.INFO:
+        yield
+        return
+    loggers = [logging.getLogger(name) for name in HUB_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
+#: Loggers of the Hub clients that warn on every retry.
+HUB_LOGGERS = ("huggingface_hub", "datasets", "filelock", "urllib3", "httpx")
 
 
 def _to_frames(loaded) -> tuple[dict[str, pd.DataFrame], list[str] | None]:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 
 def positive_int(text: str) -> int:
@@ -132,13 +133,51 @@ def load_training_data(args: argparse.Namespace):
 
 
 def print_json(payload) -> None:
-    """Print ``payload`` as indented, strictly valid JSON on stdout.
+    """Print ``payload`` as indented, strictly valid UTF-8 JSON on stdout.
 
     JSON has no infinity or NaN: such numbers (the log-odds of a label that was
-    constant in training is infinite) are written as ``null``.
+    constant in training is infinite) are written as ``null``. The text is
+    UTF-8 whatever the terminal's encoding (JSON's interchange encoding), and
+    undecodable bytes of a file name (lone surrogates) are written as U+FFFD,
+    so the output always parses.
     """
-    json.dump(_finite(payload), sys.stdout, indent=2, ensure_ascii=False, allow_nan=False)
-    sys.stdout.write("\n")
+    text = json.dumps(_finite(payload), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    data = LONE_SURROGATE.sub("\ufffd", text).encode("utf-8")
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
+
+
+#: How Python keeps an undecodable byte of a file name or argument in a str.
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def check_utf8(texts: Sequence[str], what: str = "text") -> None:
+    r"""Refuse a text that carries undecodable bytes (from the command line or stdin).
+
+    Python keeps bytes that are not UTF-8 as lone surrogates; they cannot be
+    printed, written or sent anywhere as text, so they are refused up front, as
+    ``--file`` refuses a file that is not UTF-8.
+
+    Examples
+    --------
+    >>> check_utf8(["fine", "café"])
+    >>> check_utf8(["fine", b"caf\xe9".decode("utf-8", "surrogateescape")])
+    Traceback (most recent call last):
+    ...
+    emoclassic.errors.DataError: text 2 is not valid UTF-8 (undecodable byte 0xe9 at character 4)
+    """
+    from emoclassic.errors import DataError
+
+    for number, text in enumerate(texts, 1):
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            byte = ord(text[exc.start]) & 0xFF
+            raise DataError(
+                f"{what} {number} is not valid UTF-8 "
+                f"(undecodable byte 0x{byte:02x} at character {exc.start + 1})"
+            ) from None
 
 
 def _finite(value):

@@ -50,9 +50,11 @@ def run(args: argparse.Namespace) -> int:
     if len(set(names)) != len(names):
         raise UsageError("a model is listed twice")
     if args.plot is not None:
+        from emoclassic.atomic import check_output_file
         from emoclassic.errors import require
 
         require("matplotlib", "plots")
+        check_output_file(args.plot)
     models = {}
     for name, path in zip(names, args.models, strict=True):
         model = load_model(path, allow_version_mismatch=args.allow_version_mismatch)

@@ -57,6 +57,12 @@ def run(args: argparse.Namespace) -> int:
             f"{dataset.source}: its labels differ from the model's "
             f"({len(dataset.label_names)} vs {len(model.label_names)} labels)"
         )
+    if args.plots is not None:
+        from emoclassic.errors import require
+        from emoclassic.plots import check_plot_folder
+
+        require("matplotlib", "plots")
+        check_plot_folder(args.plots, model.label_names)
     split = dataset.split(args.split)
     scores = model.predict_proba(split.texts)
     rule = str(args.threshold)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from emoclassic.cli._common import positive_int, print_json
+from emoclassic.cli._common import check_utf8, positive_int, print_json
 
 
 def add_parser(subparsers) -> None:
@@ -66,6 +66,12 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("the text is empty")
     if args.global_ and args.html is not None:
         raise UsageError("--html explains a text; it does not combine with --global")
+    if args.text is not None:
+        check_utf8([args.text])
+    if args.html is not None:
+        from emoclassic.atomic import check_output_file
+
+        check_output_file(args.html)
     model = load_model(args.model, allow_version_mismatch=args.allow_version_mismatch)
     if args.global_:
         return _print_global(global_features(model, args.top), args.json)

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from emoclassic.cli._common import n_jobs, positive_int, print_json, threshold
+from emoclassic.cli._common import check_utf8, n_jobs, positive_int, print_json, threshold
 from emoclassic.corpus.readers import DEFAULT_BATCH_SIZE
 
 
@@ -109,6 +109,7 @@ def read_texts(args: argparse.Namespace) -> list[str]:
     blank = [i for i, text in enumerate(texts, 1) if not text.strip()]
     if blank:
         raise UsageError(f"text {blank[0]} is empty")
+    check_utf8(texts)
     return texts
 
 

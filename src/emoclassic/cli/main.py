@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import unicodedata
 from collections.abc import Sequence
 
 from emoclassic import __version__
@@ -25,6 +26,24 @@ class OneLineErrorParser(argparse.ArgumentParser):
     def error(self, message: str):
         """Print ``PROG: error: MESSAGE`` and exit with status 2."""
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def one_line(message: str) -> str:
+    r"""Escape line breaks and other control characters, so an error stays on one line.
+
+    A file name or a value quoted in a message may carry a newline.
+
+    Examples
+    --------
+    >>> one_line("no\nsuch.joblib: no such file")
+    'no\\nsuch.joblib: no such file'
+    """
+    return "".join(
+        char.encode("unicode_escape").decode("ascii")
+        if unicodedata.category(char)[0] == "C"
+        else char
+        for char in message
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.run(args)
     except EmoclassicError as exc:
-        print(f"emoclassic: error: {exc}", file=sys.stderr)
+        print(f"emoclassic: error: {one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("emoclassic: interrupted", file=sys.stderr)

@@ -25,7 +25,7 @@ import numpy as np
 from emoclassic.atomic import atomic_path, atomic_write_text, check_output_file
 from emoclassic.corpus.readers import DEFAULT_BATCH_SIZE, Batch, count_rows, read_batches
 from emoclassic.corpus.tables import output_format, output_table, write_table
-from emoclassic.errors import DataError, UsageError
+from emoclassic.errors import DataError, EmoclassicError, UsageError
 
 __all__ = ["BAD_ROW_POLICIES", "BadRowError", "CorpusSummary", "score_corpus"]
 
@@ -156,6 +156,7 @@ def score_corpus(
     fmt = output_format(output)
     cutoffs = model.resolve_thresholds(threshold)
     check_output_file(output)
+    _check_not_input(output, source)
     batches = read_batches(
         source, text_column=text_column, id_column=id_column, batch_size=batch_size
     )
@@ -208,8 +209,14 @@ def score_corpus(
     parts = manifest["parts"]
     if not parts:
         raise DataError(f"{source}: no rows")
-    with atomic_path(output) as tmp:
-        write_table(_part_tables(work, parts), tmp, fmt)
+    try:
+        with atomic_path(output) as tmp:
+            write_table(_part_tables(work, parts), tmp, fmt)
+    except OSError as exc:
+        raise EmoclassicError(
+            f"{output}: cannot be written ({exc.strerror or exc}); the scored rows are kept "
+            f"in {work}, and a rerun with a writable output resumes from them"
+        ) from None
     shutil.rmtree(work, ignore_errors=True)
     return CorpusSummary(
         output=output,
@@ -219,6 +226,15 @@ def score_corpus(
         resumed_rows=resumed,
         seconds=time.perf_counter() - started,
     )
+
+
+def _check_not_input(output: Path, source: Path) -> None:
+    """Refuse an output that is the input file, or lies inside the input folder."""
+    output, source = output.resolve(), source.resolve()
+    same = output == source or (output.is_file() and source.is_file() and output.samefile(source))
+    if same or (source.is_dir() and source in output.parents):
+        where = "is the input file" if same else f"is inside the input folder {source}"
+        raise UsageError(f"{output}: {where}; write the scores somewhere else")
 
 
 def _clean(batch: Batch, policy: str, source: Path):
