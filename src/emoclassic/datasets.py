@@ -12,25 +12,26 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from emoclassic._tables import (
     SPLIT_ALIASES,
     LabelSource,
     binarize,
+    brief,
     find_split_files,
     frame_to_split_parts,
     read_label_names_file,
     read_table,
     resolve_label_names,
 )
-from emoclassic.errors import DataError, UsageError
+from emoclassic.errors import DataError, UsageError, first_line
 
 __all__ = [
     "GOEMOTIONS_HUB_ID",
@@ -341,9 +342,22 @@ def load_dataset(
     Raises
     ------
     DataError
-        With a one-line message for a missing or empty file, a missing text
-        column, missing or empty texts (rows are rejected, never silently
-        dropped), a label id out of range or an unknown label name.
+        With a one-line message naming the file (and the data row, 1-based,
+        where there is one) for a split file or ``labels.txt`` that is missing,
+        a folder, unreadable, empty, not UTF-8 or malformed; a header naming a
+        column twice; a missing text column; a text that is missing, blank or
+        not a string (rows are rejected, never silently dropped); a label that
+        is neither a label name nor a non-negative integer id (``null``,
+        ``true``, ``1.5``, a list or an object); a label name with a control
+        character or white space at either end; a label id out of range or an
+        unknown label name; and label ids with gaps when no label names are
+        given (see the data formats page of the documentation).
+
+    Warns
+    -----
+    UserWarning
+        Naming the labels that have no positive example in the training split
+        (a model cannot learn them).
 
     Examples
     --------
@@ -363,28 +377,37 @@ def load_dataset(
             data[4:], text_column, label_column, label_names, validation_fraction, seed
         )
     path = Path(data)
-    if not path.exists():
+    if not _exists(path):
         raise DataError(f"{path}: no such file or directory")
     if path.is_dir() and (
         (path / "dataset_dict.json").exists() or (path / "dataset_info.json").exists()
     ):
         from emoclassic._hf import dataset_dict_from_disk
 
-        frames, hf_names = dataset_dict_from_disk(path)
+        try:
+            frames, hf_names = dataset_dict_from_disk(path)
+        except DataError as exc:  # keep the one-line promise for a library's long message
+            raise DataError(first_line(exc)) from None
         names = label_names or hf_names
         where = str(path)
+        split_where = {split: f"{where}[{split}]" for split in frames}
     elif path.is_dir():
         files = find_split_files(path)
-        frames = {split: read_table(file, where=str(file)) for split, file in files.items()}
+        split_where = {split: str(file) for split, file in files.items()}
+        frames = {
+            split: read_table(file, where=str(file), text_column=text_column)
+            for split, file in files.items()
+        }
         names = label_names or read_label_names_file(path)
         where = str(path)
     else:
-        frames = {"train": read_table(path, where=str(path))}
+        frames = {"train": read_table(path, where=str(path), text_column=text_column)}
+        split_where = {"train": str(path)}
         names = label_names
         where = str(path)
     parts = {
         split: frame_to_split_parts(
-            frame, text_column=text_column, label_column=label_column, where=f"{where}[{split}]"
+            frame, text_column=text_column, label_column=label_column, where=split_where[split]
         )
         for split, frame in frames.items()
     }
@@ -394,8 +417,16 @@ def load_dataset(
         source=where,
         validation_fraction=validation_fraction,
         seed=seed,
-        synthetic=synthetic_markers(frames["train"], where=f"{where}[train]"),
+        synthetic=synthetic_markers(frames["train"], where=split_where["train"]),
+        split_where=split_where,
     )
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError as exc:  # a name too long, a folder that cannot be searched
+        raise DataError(f"{path}: cannot be read ({exc.strerror or type(exc).__name__})") from None
 
 
 def synthetic_markers(frame, *, where: str) -> tuple[np.ndarray, np.ndarray] | None:
@@ -416,15 +447,19 @@ def synthetic_markers(frame, *, where: str) -> tuple[np.ndarray, np.ndarray] | N
     """
     if "synthetic" not in frame.columns:
         return None
-    column = frame["synthetic"]
-    if column.isna().any() or not set(column.unique()) <= {True, False}:
-        raise DataError(f"{where}: the 'synthetic' column must hold true or false")
-    synthetic = column.to_numpy().astype(bool)
+    flags = frame["synthetic"].tolist()
+    bad = next((row for row, flag in enumerate(flags, 1) if not _is_flag(flag)), None)
+    if bad is not None:
+        raise DataError(
+            f"{where}: the 'synthetic' column must hold true or false, "
+            f"got {brief(flags[bad - 1])} at data row {bad}"
+        )
+    synthetic = np.array([bool(flag) for flag in flags], dtype=bool)
     groups = np.arange(len(frame), dtype=np.int64)
     if synthetic.any():
         if "source_row" not in frame.columns:
             raise DataError(f"{where}: generated rows need a 'source_row' column")
-        sources = pd.to_numeric(frame["source_row"], errors="coerce").to_numpy()
+        sources = np.array([_row_number(value) for value in frame["source_row"].tolist()])
         picked = sources[synthetic]
         valid = ~np.isnan(picked) & (picked >= 0) & (picked < len(frame))
         if valid.all():
@@ -436,6 +471,23 @@ def synthetic_markers(frame, *, where: str) -> tuple[np.ndarray, np.ndarray] | N
             )
         groups[synthetic] = picked.astype(np.int64)
     return synthetic, groups
+
+
+def _is_flag(value: object) -> bool:
+    """Whether a ``synthetic`` cell is true or false (a bool, or 0/1 as a number)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    return isinstance(value, (bool, int, float)) and value in (0, 1)
+
+
+def _row_number(value: object) -> float:
+    """Return a ``source_row`` cell as a float; NaN for anything but a whole number."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return float("nan")
+    number = float(value)
+    return number if number.is_integer() else float("nan")
 
 
 def _load_hub(
@@ -472,20 +524,26 @@ def _assemble(
     validation_fraction: float = 0.1,
     seed: int = 42,
     synthetic: tuple[np.ndarray, np.ndarray] | None = None,
+    split_where: dict[str, str] | None = None,
 ) -> EmotionDataset:
     if "train" not in parts:
         raise DataError(f"{source}: no train split (found: {', '.join(parts) or 'none'})")
     names = resolve_label_names(
         {split: labels for split, (_, labels, _) in parts.items()}, label_names, where=source
     )
+    where = {split: f"{source}[{split}]" for split in parts} | (split_where or {})
     splits = {
-        split: EmotionSplit(texts, binarize(labels, names, where=f"{source}[{split}]"), ids)
+        split: EmotionSplit(texts, binarize(labels, names, where=where[split]), ids)
         for split, (texts, labels, ids) in parts.items()
     }
     if synthetic is not None:
         splits["train"] = replace(splits["train"], synthetic=synthetic[0], groups=synthetic[1])
     notes: tuple[str, ...] = ()
     if "validation" not in splits:
+        if len(splits["train"]) < 2:
+            raise DataError(
+                f"{where['train']}: need at least 2 training rows to hold out a validation split"
+            )
         train, validation = hold_out(splits["train"], validation_fraction, seed)
         splits["train"], splits["validation"] = train, validation
         notes = (
@@ -493,7 +551,43 @@ def _assemble(
             f"(fraction {validation_fraction}, seed {seed})",
         )
     ordered = {name: splits[name] for name in ("train", "validation", "test") if name in splits}
+    _warn_about_unlearnable_labels(names, ordered["train"].labels, where=where["train"])
     return EmotionDataset(tuple(names), ordered, source=source, notes=notes)
+
+
+def _warn_about_unlearnable_labels(
+    label_names: Sequence[str], train_labels: np.ndarray, *, where: str, shown: int = 10
+) -> None:
+    """Warn once, naming every label without a positive example in the training split.
+
+    Such a label (a column of zeros, or a name in ``labels.txt`` that no row
+    carries) cannot be learned: a model gives it a constant score. This is a
+    warning, not an error: a label may be rare on purpose, or the training
+    split may have been cut short.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     labels = np.array([[1, 0, 0], [1, 0, 0]], dtype=np.uint8)
+    ...     _warn_about_unlearnable_labels(["joy", "fear", "grief"], labels, where="train.csv")
+    >>> print(caught[0].message)
+    train.csv: 2 label(s) have no positive example in the training split: 'fear', 'grief'; a model cannot learn them
+    """  # noqa: E501
+    counts = np.asarray(train_labels).sum(axis=0)
+    missing = [name for name, count in zip(label_names, counts, strict=True) if count == 0]
+    if not missing:
+        return
+    listed = ", ".join(brief(name) for name in missing[:shown])
+    if len(missing) > shown:
+        listed += f" and {len(missing) - shown} more"
+    warnings.warn(
+        f"{where}: {len(missing)} label(s) have no positive example in the training split: "
+        f"{listed}; a model cannot learn them",
+        UserWarning,
+        stacklevel=4,
+    )
 
 
 def hold_out(split: EmotionSplit, fraction: float, seed: int) -> tuple[EmotionSplit, EmotionSplit]:
