@@ -193,3 +193,34 @@ def test_hub_retry_warnings_are_held_back(monkeypatch, capsys):
         "emoclassic: error: hub:owner/name: cannot be loaded from the Hugging Face Hub: "
         "Couldn't reach 'owner/name' on the Hub"
     ]
+
+
+def test_texts_without_features_are_one_line(tmp_path):
+    folder = tmp_path / "d"
+    folder.mkdir()
+    for name in ("train.csv", "dev.csv"):
+        (folder / name).write_text("text,labels\na,joy\nb,anger\nc,joy\nd,anger\n")
+    result = run_cli("fit", "nb", "--data", str(folder), "--out", "m.joblib", "--no-progress",
+                     cwd=tmp_path)  # fmt: skip
+    assert "the training texts give the recipe no features (empty vocabulary" in one_line_error(
+        result
+    )
+    assert not (tmp_path / "m.joblib").exists()
+
+
+def test_warnings_are_one_line(tmp_path, capsys):
+    from emoclassic.cli.main import main
+
+    folder = tmp_path / "d"
+    folder.mkdir()
+    rows = "text,labels\n" + "happy day,joy\nsad day,anger\nhappy joy,joy\nsad tears,anger\n" * 2
+    (folder / "train.csv").write_text(rows)
+    (folder / "dev.csv").write_text("text,labels\nhappy day,joy\nsad day,fear\n")
+    (folder / "labels.txt").write_text("joy\nanger\nfear\n")
+    out = tmp_path / "m.joblib"
+    assert main(["fit", "nb", "--data", str(folder), "--out", str(out), "--no-progress"]) == 0
+    warned = [line for line in capsys.readouterr().err.splitlines() if "fear" in line]
+    assert warned == [
+        f"emoclassic: warning: {folder / 'train.csv'}: 1 label(s) have no positive example "
+        "in the training split: 'fear'; a model cannot learn them"
+    ]

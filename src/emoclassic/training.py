@@ -32,7 +32,7 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, GroupKFold, KFold, ParameterGrid, PredefinedSplit
 
 from emoclassic.datasets import EmotionDataset
-from emoclassic.errors import EmoclassicError, UsageError, require
+from emoclassic.errors import DataError, EmoclassicError, UsageError, first_line, require
 from emoclassic.model import SklearnEmotionModel
 from emoclassic.pipelines import Recipe, get_recipe
 from emoclassic.thresholds import PerLabelThresholdClassifier
@@ -202,7 +202,10 @@ def fit_model(
             )
     pipeline = recipe.make(random_state=settings.seed)
     started = time.perf_counter()
-    with _sample_weight_routing(pipeline, weights is not None, recipe.name):
+    with (
+        _texts_without_features(dataset),
+        _sample_weight_routing(pipeline, weights is not None, recipe.name),
+    ):
         if search:
             pipeline, search_summary = _grid_search(
                 pipeline, recipe, train, settings, refit=on_validation, weights=weights
@@ -302,6 +305,20 @@ def _folds(train, n_splits: int, seed: int):
     for fold, (_, rows) in enumerate(grouped.split(train.texts, groups=train.groups)):
         test_fold[rows] = fold
     return PredefinedSplit(test_fold)
+
+
+@contextlib.contextmanager
+def _texts_without_features(dataset: EmotionDataset) -> Iterator[None]:
+    """Turn scikit-learn's "empty vocabulary" (no text gives a feature) into one line."""
+    try:
+        yield
+    except ValueError as exc:
+        if "empty vocabulary" not in str(exc):
+            raise
+        raise DataError(
+            f"{dataset.source}: the training texts give the recipe no features "
+            f"({first_line(exc)}); they are too short, or only stop words"
+        ) from None
 
 
 def _fit_once(pipeline, train, n_jobs: int | None, weights: np.ndarray | None = None) -> None:

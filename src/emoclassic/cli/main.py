@@ -11,6 +11,7 @@ import argparse
 import logging
 import sys
 import unicodedata
+import warnings
 from collections.abc import Sequence
 
 from emoclassic import __version__
@@ -46,6 +47,11 @@ def one_line(message: str) -> str:
     )
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Print a warning as one line, ``emoclassic: warning: ...``, without the source line."""
+    print(f"emoclassic: warning: {one_line(str(message))}", file=sys.stderr)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the top-level parser with one subparser per command."""
     parser = OneLineErrorParser(
@@ -74,6 +80,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit status."""
     args = build_parser().parse_args(argv)
     configure_logging(args.verbose)
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return args.run(args)
     except EmoclassicError as exc:
