@@ -28,9 +28,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from emoclassic._tables import label_name_problem
 from emoclassic.datasets import EmotionDataset, load_dataset
 from emoclassic.errors import DataError
+from emoclassic.label_names import label_name_problem
 
 QUICK = settings(
     max_examples=50,

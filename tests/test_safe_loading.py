@@ -166,3 +166,17 @@ def test_skops_model_with_a_label_absent_from_training(tmp_path):
         loaded.predict_proba(["so happy"]), model.predict_proba(["so happy"])
     )
     assert loaded.thresholds[0] == 0.5  # constant scores keep the default cut-off
+
+
+def test_a_joblib_model_may_not_take_the_sidecar_of_a_skops_model(fitted, tmp_path):
+    save_model(fitted, tmp_path / "model.skops")
+    before = (tmp_path / "model.json").read_bytes()
+    with pytest.raises(UsageError) as caught:
+        save_model(fitted, tmp_path / "model.joblib")
+    assert str(caught.value) == (
+        f"{tmp_path / 'model.json'}: is the sidecar of {tmp_path / 'model.skops'}; saving "
+        "model.joblib would overwrite it; choose another model name"
+    )
+    assert (tmp_path / "model.json").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.json", "model.skops"]
+    assert json.loads(before)["model_file"] == "model.skops"

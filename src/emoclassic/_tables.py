@@ -21,7 +21,6 @@ import io
 import json
 import math
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from emoclassic.errors import DataError, first_line
+from emoclassic.label_names import label_name_problem
 
 SPLIT_ALIASES = {
     "train": ("train",),
@@ -368,34 +368,6 @@ def _label_names_from_file(path: Path) -> list[str]:
     if not first_seen:
         raise DataError(f"{where}: the file has no label names")
     return list(first_seen)
-
-
-def label_name_problem(name: str) -> str | None:
-    r"""Say what makes ``name`` unusable as a label name, or return ``None``.
-
-    A label name must be non-empty, without white space at either end and
-    without control or format characters (Unicode category ``C*``) or line and
-    paragraph separators: names are printed one per line and inside one-line
-    messages.
-
-    Examples
-    --------
-    >>> label_name_problem("joy") is None
-    True
-    >>> label_name_problem("joy\nanger")
-    'has a control character (U+000A)'
-    >>> label_name_problem(" joy")
-    'has white space at the start or end'
-    """
-    if not name:
-        return "is empty"
-    if name != name.strip():
-        return "has white space at the start or end"
-    for character in name:
-        category = unicodedata.category(character)
-        if category.startswith("C") or category in ("Zl", "Zp"):
-            return f"has a control character (U+{ord(character):04X})"
-    return None
 
 
 def brief(value: object) -> str:

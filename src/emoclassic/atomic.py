@@ -1,10 +1,17 @@
 """Atomic file and folder writes: write to a temporary sibling, then rename.
 
 An interrupted write leaves the previous file (or nothing) in place, never a
-half-written one. Temporaries are named ``.NAME.tmp-PID-*`` (and
-``.NAME.old-PID`` while a folder is swapped): a process killed with
-``kill -9`` cannot clean up after itself, so the next write to the same
-target removes the temporaries of writers that are no longer running.
+half-written one. :func:`atomic_files` writes several files as one unit (a
+model and its sidecar): either all of them are replaced or none is.
+Temporaries are named ``.NAME.tmp-PID-*`` (and ``.NAME.old-PID*`` while a
+folder is swapped or a file's previous content is kept for a roll-back): a
+process killed with ``kill -9`` cannot clean up after itself, so the next
+write to the same target removes the temporaries of writers that are no
+longer running.
+
+When :func:`atomic_files` cannot commit (a full disk, a read-only or locked
+target), the error is a one-line :class:`~emoclassic.errors.EmoclassicError`
+naming the path, raised after the roll-back.
 """
 
 from __future__ import annotations
@@ -12,16 +19,19 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import secrets
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from emoclassic.errors import EmoclassicError, UsageError
 
 __all__ = [
+    "atomic_files",
     "atomic_path",
     "atomic_write_text",
+    "check_not_an_input",
     "check_output_file",
     "check_replaceable_folder",
     "check_writable_parent",
@@ -49,41 +59,214 @@ def atomic_path(target: str | Path, *, directory: bool = False) -> Iterator[Path
     ...     _ = tmp.write_bytes(b"ok")
     >>> out.read_bytes()
     b'ok'
+
+    Raises
+    ------
+    UsageError
+        A file ``target`` that is a folder, or a folder ``target`` that
+        emoclassic did not write (:func:`check_replaceable_folder`).
+    EmoclassicError
+        The temporary cannot be created (one line).
+    OSError
+        The final rename fails; the previous ``target`` is kept (a replaced
+        folder is put back) and the temporary removed. Callers word the error,
+        since they know what else to tell the user.
     """
     target = Path(target)
     if directory:
         check_replaceable_folder(target)
     elif target.is_dir():
         raise UsageError(f"{target}: is a folder; give a file path")
+    tmp = _temporary(target, directory=directory)
+    try:
+        yield tmp
+        if directory:
+            _replace_folder(tmp, target)
+        else:
+            tmp.chmod(0o644)
+            os.replace(tmp, target)
+    except BaseException:
+        _remove(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_files(*targets: str | Path) -> Iterator[list[Path]]:
+    """Yield one temporary path per target; on success replace all targets, or none.
+
+    The targets are replaced one after the other once every temporary is
+    complete. The previous content of each target is kept (a hard link, or a
+    copy where the file system has none) until the last one is in place: if
+    a replacement fails, the targets already replaced get their previous
+    content back (or are removed if they did not exist), so the files never
+    end up mixed from two writes. No temporary is left behind.
+
+    Parameters
+    ----------
+    *targets : str or Path
+        Distinct files (a model and its sidecar, say).
+
+    Yields
+    ------
+    list of Path
+        The temporaries, in the order of ``targets``.
+
+    Raises
+    ------
+    UsageError
+        A target is a folder, or two targets are the same path.
+    EmoclassicError
+        A temporary cannot be created or a replacement fails; one line naming
+        the path, after the roll-back.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> with atomic_files(folder / "a.bin", folder / "a.json") as (tmp_a, tmp_json):
+    ...     _ = tmp_a.write_bytes(b"model")
+    ...     _ = tmp_json.write_text("{}")
+    >>> sorted(p.name for p in folder.iterdir())
+    ['a.bin', 'a.json']
+    """
+    paths = [Path(target) for target in targets]
+    if len({os.path.abspath(path) for path in paths}) != len(paths):
+        raise UsageError(f"{paths[0]}: the files of one write must be distinct")
+    for path in paths:
+        if path.is_dir():
+            raise UsageError(f"{path}: is a folder; give a file path")
+    temporaries: list[Path] = []
+    try:
+        for path in paths:
+            temporaries.append(_temporary(path, directory=False))
+        yield temporaries
+        _replace_all(list(zip(temporaries, paths, strict=True)))
+    finally:
+        for tmp in temporaries:
+            _remove(tmp)
+
+
+def _temporary(target: Path, *, directory: bool) -> Path:
+    """Create an empty temporary file (or folder) beside ``target``."""
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_temporaries(target)
         prefix = f".{target.name}.tmp-{os.getpid()}-"
         if directory:
-            tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=target.parent))
-        else:
-            fd, name = tempfile.mkstemp(prefix=prefix, dir=target.parent)
-            os.close(fd)
-            tmp = Path(name)
+            return Path(tempfile.mkdtemp(prefix=prefix, dir=target.parent))
+        fd, name = tempfile.mkstemp(prefix=prefix, dir=target.parent)
+        os.close(fd)
+        return Path(name)
     except OSError as exc:
-        raise EmoclassicError(f"{target}: cannot be written ({exc.strerror or exc})") from None
+        raise EmoclassicError(f"{target}: cannot be written ({_reason(exc)})") from None
+
+
+def _reason(exc: BaseException) -> str:
+    """Return the one-line reason of an ``OSError`` ("Permission denied")."""
+    text = getattr(exc, "strerror", None) or str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+def _remove(path: Path) -> None:
+    """Delete a temporary file or folder if it is still there."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
+
+
+def _replace_folder(tmp: Path, target: Path) -> None:
+    """Swap the finished folder ``tmp`` in; put the old ``target`` back if that fails."""
+    tmp.chmod(0o755)
+    if not target.exists():
+        os.replace(tmp, target)
+        return
+    old = target.with_name(f".{target.name}.old-{os.getpid()}")
+    os.replace(target, old)
     try:
-        yield tmp
-        if directory and target.exists():
-            tmp.chmod(0o755)
-            old = target.with_name(f".{target.name}.old-{os.getpid()}")
-            os.replace(target, old)
-            os.replace(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.chmod(0o755 if directory else 0o644)
-            os.replace(tmp, target)
-    except BaseException:
-        if tmp.is_dir():
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            tmp.unlink(missing_ok=True)
+        os.replace(tmp, target)
+    except BaseException as exc:
+        try:
+            os.replace(old, target)
+        except OSError:
+            raise EmoclassicError(
+                f"{target}: cannot be written ({_reason(exc)}), and the previous folder could "
+                f"not be put back: it is in {old}"
+            ) from None
         raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _backup(target: Path) -> Path | None:
+    """Keep ``target``'s current content under a temporary name (``None``: no target)."""
+    if not os.path.lexists(target):
+        return None
+    backup = target.with_name(f".{target.name}.old-{os.getpid()}-{secrets.token_hex(4)}")
+    try:
+        os.link(target, backup, follow_symlinks=False)
+    except OSError:  # no hard links here (some network and FAT file systems): copy
+        shutil.copy2(target, backup, follow_symlinks=False)
+    return backup
+
+
+def _replace_all(pairs: Sequence[tuple[Path, Path]]) -> None:
+    """Move each temporary over its target; on any failure restore the replaced ones.
+
+    Raises
+    ------
+    EmoclassicError
+        One line naming the target that could not be written (and, should the
+        roll-back fail too, where the previous content of a target is kept).
+    """
+    if not pairs:
+        return
+    done: list[tuple[Path, Path | None]] = []
+    target = pairs[0][1]
+    try:
+        for tmp, target in pairs:
+            tmp.chmod(0o644)
+            backup = _backup(target)
+            try:
+                os.replace(tmp, target)
+            except BaseException:
+                if backup is not None:
+                    _remove(backup)
+                raise
+            done.append((target, backup))
+    except BaseException as exc:
+        stuck = _roll_back(done)
+        if not isinstance(exc, OSError) and stuck is None:
+            raise
+        message = f"{target}: cannot be written ({_reason(exc)})"
+        if stuck is not None:
+            restored, backup = stuck
+            message += (
+                f", and {restored} could not be removed"
+                if backup is None
+                else f", and {restored} could not be restored: its previous content is in {backup}"
+            )
+        raise EmoclassicError(
+            message + ("" if stuck is not None else "; no file was changed")
+        ) from None
+    for _, backup in done:
+        if backup is not None:
+            with contextlib.suppress(OSError):
+                backup.unlink()
+
+
+def _roll_back(done: Sequence[tuple[Path, Path | None]]) -> tuple[Path, Path | None] | None:
+    """Undo the replacements in ``done``; return a ``(target, backup)`` that could not be."""
+    stuck = None
+    for target, backup in reversed(done):
+        try:
+            if backup is None:
+                target.unlink(missing_ok=True)
+            else:
+                os.replace(backup, target)
+        except OSError:
+            stuck = stuck or (target, backup)
+    return stuck
 
 
 def remove_stale_temporaries(target: str | Path) -> list[Path]:
@@ -171,7 +354,10 @@ def check_writable_parent(target: str | Path) -> None:
     emoclassic.errors.UsageError: .../file/model.joblib: .../file is not a folder
     """
     target = Path(target)
-    parent = next((p for p in (target.parent, *target.parent.parents) if p.exists()), Path("."))
+    try:
+        parent = next((p for p in (target.parent, *target.parent.parents) if p.exists()), Path("."))
+    except OSError as exc:  # a name too long for the file system
+        raise UsageError(f"{target}: cannot be written ({_reason(exc)})") from None
     if not parent.is_dir():
         raise UsageError(f"{target}: {parent} is not a folder")
     if not os.access(parent, os.W_OK | os.X_OK):
@@ -189,9 +375,103 @@ def check_output_file(target: str | Path) -> None:
     ...
     emoclassic.errors.UsageError: ...: is a folder; give a file path
     """
-    if Path(target).is_dir():
+    try:
+        is_folder = Path(target).is_dir()
+    except OSError as exc:  # a name too long for the file system
+        raise UsageError(f"{target}: cannot be written ({_reason(exc)})") from None
+    if is_folder:
         raise UsageError(f"{target}: is a folder; give a file path")
     check_writable_parent(target)
+    _check_name_length(Path(target))
+
+
+#: Bytes a temporary or kept-back name adds to the target's: ``.NAME.tmp-PID-XXXXXXXX``.
+_TEMPORARY_EXTRA = 24
+
+
+def _check_name_length(target: Path) -> None:
+    """Refuse a file name too long to leave room for its temporary sibling's name."""
+    folder = next((p for p in (target.parent, *target.parent.parents) if p.exists()), Path("."))
+    try:
+        name_max = os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):  # not known here: the common limit
+        name_max = 255
+    length = len(os.fsencode(target.name))
+    if length + _TEMPORARY_EXTRA > name_max:
+        raise UsageError(
+            f"{target}: the file name is too long ({length} bytes; at most "
+            f"{name_max - _TEMPORARY_EXTRA} leave room for the temporary written beside it)"
+        )
+
+
+def check_not_an_input(
+    target: str | Path, *, files: Iterable[str | Path] = (), folders: Iterable[str | Path] = ()
+) -> None:
+    r"""Refuse an output path that would overwrite or mix into the input of the run.
+
+    Call it before long work, with what the run reads. The rule:
+
+    * the target must not be one of ``files`` (the same path, a symbolic link
+      to one, or another hard link of one);
+    * the target must not lie directly in one of ``folders``, where a new file
+      could be read as data the next time (``train.json`` beside ``train.csv``);
+      sub-folders (``DATA/models/``) are allowed;
+    * a target folder must not be, or contain, an input file or folder (it
+      would be replaced as a whole).
+
+    Parameters
+    ----------
+    target : str or Path
+        The file or folder about to be written.
+    files : iterable of str or Path
+        Files the run reads.
+    folders : iterable of str or Path
+        Folders the run reads files from.
+
+    Raises
+    ------
+    UsageError
+        One line naming ``target`` and the input it would hit.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> data = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (data / "train.csv").write_text("text,joy\nyay,1\n")
+    >>> check_not_an_input(data / "models" / "lr.joblib", folders=[data])
+    >>> check_not_an_input(data / "train.csv", files=[data / "train.csv"])
+    Traceback (most recent call last):
+    ...
+    emoclassic.errors.UsageError: .../train.csv: is an input of this run; choose another output path
+    """
+    target = Path(target)
+    resolved = target.resolve()
+    identity = _identity(target)
+    files = [Path(file) for file in files]
+    for file in files:
+        if resolved == file.resolve() or (identity is not None and identity == _identity(file)):
+            raise UsageError(f"{target}: is an input of this run; choose another output path")
+    folders = [Path(folder) for folder in folders]
+    for item in [*folders, *map(Path, files)]:  # a target folder: replaced as a whole
+        if item.resolve() == resolved:
+            raise UsageError(f"{target}: is an input of this run; choose another output path")
+        if item.resolve().is_relative_to(resolved):
+            raise UsageError(f"{target}: holds the input {item}; choose another output path")
+    for folder in folders:
+        if resolved.parent == folder.resolve():
+            raise UsageError(
+                f"{target}: would be written into the input folder {folder}; "
+                "choose a path outside it (a sub-folder such as models/ is fine)"
+            )
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """``(device, inode)`` of the file ``path`` points to, or ``None`` if there is none."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return (stat.st_dev, stat.st_ino)
 
 
 def atomic_write_text(target: str | Path, text: str) -> None:

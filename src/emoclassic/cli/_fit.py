@@ -91,7 +91,9 @@ def add_parser(subparsers) -> None:
         "--out",
         type=Path,
         default=None,
-        help="model file (default: models/RECIPE.joblib, or .skops with --format skops)",
+        help="model file (default: models/RECIPE.joblib, or .skops with --format skops); its "
+        "sidecar NAME.json goes beside it. Neither may be a data file or lie directly in the "
+        "--data folder (a sub-folder is fine), nor take another model's sidecar",
     )
     parser.add_argument(
         "--format",
@@ -141,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
     if args.recipe in TRANSFORMER_RECIPES:
         return run_transformer(args)
     check_no_transformer_options(args)
-    from emoclassic.persistence import check_model_path, save_model
+    from emoclassic.persistence import check_label_names, check_model_path, save_model
     from emoclassic.pipelines import get_recipe
     from emoclassic.training import FitSettings, fit_model
 
@@ -163,8 +165,11 @@ def run(args: argparse.Namespace) -> int:
 
         require("skops.io", "skops")  # fail before the fit, not after
     out = args.out or Path("models") / f"{args.recipe}.{args.format or 'joblib'}"
-    check_model_path(out, args.format)  # fail now, not after the fit
+    files, folders = data_inputs(args.data)
+    # Fail now, not after the fit: a bad path, another model's sidecar, the data itself.
+    check_model_path(out, args.format, input_files=files, input_folders=folders)
     dataset = load_training_data(args)
+    check_label_names(dataset.label_names, dataset.source)
     if dataset.train.has_synthetic:
         n_synthetic = int(dataset.train.synthetic.sum())
         weight = settings.synthetic_weight
@@ -202,6 +207,55 @@ def run(args: argparse.Namespace) -> int:
     sidecar = save_model(model, out, file_format=args.format)
     print(f"saved {out} (sidecar {sidecar})")
     return 0
+
+
+def data_inputs(data: str | None) -> tuple[list[Path], list[Path]]:
+    """List the files and folders that ``--data`` reads, which no output of the run may hit.
+
+    Parameters
+    ----------
+    data : str or None
+        The ``--data`` argument.
+
+    Returns
+    -------
+    (files, folders) : tuple of list of Path
+        A single data file: itself. A folder of split files: its folder and the
+        files directly in it (split files, ``labels.txt``). A ``save_to_disk``
+        folder: its folder and every file under it. The bundled GoEmotions
+        copy: its package folder and files. A ``hub:`` dataset lives in the
+        Hugging Face cache, not among the user's files: nothing. A path that
+        does not exist: nothing (loading it fails later with its own message).
+
+    Examples
+    --------
+    >>> data_inputs("hub:owner/name")
+    ([], [])
+    >>> data_inputs("no/such/folder")
+    ([], [])
+    """
+    if data is None or data == "goemotions":
+        from importlib import resources
+
+        bundled = resources.files("emoclassic.resources.goemotions")
+        if not isinstance(bundled, Path):  # a zipped install: nothing to overwrite
+            return [], []
+        path = bundled
+    elif data.startswith("hub:"):
+        return [], []
+    else:
+        path = Path(data)
+    try:
+        if path.is_file():
+            return [path], []
+        if not path.is_dir():
+            return [], []
+        markers = ("dataset_dict.json", "dataset_info.json")
+        saved_dataset = any((path / marker).exists() for marker in markers)
+        found = path.rglob("*") if saved_dataset else path.iterdir()
+        return [item for item in found if item.is_file()], [path]
+    except (OSError, ValueError):  # a name too long, a folder that cannot be listed
+        return [], []  # loading the data reports the problem in its own words
 
 
 def report_metrics(model, dataset) -> dict:

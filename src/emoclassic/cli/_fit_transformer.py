@@ -106,8 +106,8 @@ def settings_from_args(args: argparse.Namespace):
 
 def run_transformer(args: argparse.Namespace) -> int:
     """Fine-tune, report and save."""
-    from emoclassic.atomic import check_replaceable_folder
-    from emoclassic.cli._fit import report_metrics
+    from emoclassic.atomic import check_not_an_input, check_replaceable_folder
+    from emoclassic.cli._fit import data_inputs, report_metrics
     from emoclassic.errors import UsageError, require
 
     classical_only = [
@@ -134,7 +134,13 @@ def run_transformer(args: argparse.Namespace) -> int:
     out = args.out or Path("models") / args.recipe
     check_replaceable_folder(out)  # fail now, not after training
     checkpoint = out.with_name(out.name + ".checkpoint")
+    files, folders = data_inputs(args.data)
+    for target in (out, checkpoint):
+        check_not_an_input(target, files=files, folders=folders)
     dataset = load_training_data(args)
+    from emoclassic.persistence import check_label_names
+
+    check_label_names(dataset.label_names, dataset.source)
     print(
         f"fine-tuning {settings.model!r}: up to {settings.epochs} epoch(s), batch "
         f"{settings.batch_size}, lr {settings.lr:g}, loss {settings.loss}, max_length "
