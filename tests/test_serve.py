@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from conftest import LABELS, emoclassic_command, toy_split
+from emoclassic.api_schemas import NOT_BLANK
 from emoclassic.datasets import EmotionDataset
 from emoclassic.persistence import save_model
-from emoclassic.server import NOT_BLANK
 from emoclassic.training import FitSettings, fit_model
 
 pytest.importorskip("fastapi")

@@ -27,7 +27,7 @@ are scored.
 import json
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING
 
 from emoclassic._version import __version__
 from emoclassic.errors import first_line, require
@@ -43,10 +43,6 @@ __all__ = ["ServeLimits", "create_app"]
 #: A request with the fast linear path and at most this many characters in all is
 #: scored on the event loop (well under a millisecond, even for ``best``).
 INLINE_CHARS = 2_000
-
-#: A text must contain a character that is not white space (``str.isspace``). The class is
-#: spelt out because ``\\s`` means different sets in Python, ECMA (JSON Schema) and Rust.
-NOT_BLANK = r"[^\t-\r\u001c-\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 
 
 @dataclass(frozen=True)
@@ -109,96 +105,12 @@ def create_app(model: "EmotionModel", limits: ServeLimits | None = None, *, name
     422
     """
     fastapi = require("fastapi", "serve")
-    from fastapi.encoders import jsonable_encoder
-    from fastapi.exceptions import RequestValidationError
-    from fastapi.responses import JSONResponse, Response
-    from pydantic import (
-        AfterValidator,
-        BaseModel,
-        BeforeValidator,
-        ConfigDict,
-        Field,
-        StrictStr,
-        field_validator,
-    )
-    from starlette.concurrency import run_in_threadpool
-    from starlette.exceptions import HTTPException
+    from emoclassic import api_schemas
 
     limits = limits or ServeLimits()
-    labels = list(model.label_names)
-    scoring = threading.Lock()  # one heavy batch at a time: the event loop keeps the GIL often
-
-    Text = Annotated[
-        StrictStr,
-        Field(
-            min_length=1,
-            max_length=limits.max_text_chars,
-            json_schema_extra={"pattern": NOT_BLANK},
-        ),
-        AfterValidator(_not_blank),
-    ]
-    Count = Annotated[int, Field(ge=1), BeforeValidator(_whole_number)]
-
-    class PredictRequest(BaseModel):
-        model_config = ConfigDict(extra="forbid")
-        texts: list[Text] = Field(
-            min_length=1,
-            max_length=limits.max_batch,
-            description=f"texts to classify: 1 to {limits.max_batch}, each with "
-            f"1 to {limits.max_text_chars} characters, not all white space "
-            f"(the whole body is limited to {limits.max_body_bytes} bytes: 413 above)",
-        )
-        top_k: Count | None = Field(
-            default=None, description="keep at most this many emotions per text"
-        )
-        threshold: Annotated[float, Field(ge=0, le=1)] | Literal["tuned"] = Field(
-            default="tuned",
-            description="'tuned' (per-label thresholds) or one cut-off in [0, 1] for all",
-        )
-
-        @field_validator("threshold", mode="before")
-        @classmethod
-        def _threshold(cls, value):
-            if value == "tuned":
-                return value
-            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-                raise ValueError("must be 'tuned' or a number between 0 and 1")
-            return float(value)
-
-    class Score(BaseModel):
-        label: str
-        score: float
-
-    class Prediction(BaseModel):
-        emotions: list[Score] = Field(description="at or above the threshold, highest first")
-        scores: list[Score] = Field(description="every label, highest first")
-
-    class PredictResponse(BaseModel):
-        predictions: list[Prediction]
-
-    class Health(BaseModel):
-        status: Literal["ok"]
-        model: str
-        kind: str
-        labels: int
-
-    class Labels(BaseModel):
-        labels: list[str]
-        thresholds: dict[str, float]
-
-    class ErrorLocation(BaseModel):
-        loc: list[str | int]
-        msg: str
-        type: str
-
-    class Error(BaseModel):
-        error: str = Field(description="what went wrong, in one line")
-        detail: list[ErrorLocation] | None = Field(
-            description="pydantic's validation errors, when the request body had any"
-        )
 
     def error(text: str):
-        return {"model": Error, "description": text}
+        return {"model": api_schemas.Error, "description": text}
 
     app = fastapi.FastAPI(
         title="emoclassic",
@@ -219,6 +131,17 @@ def create_app(model: "EmotionModel", limits: ServeLimits | None = None, *, name
         read_timeout=limits.read_timeout,
         stopping=app.state.stopping,
     )
+    _add_error_handlers(app)
+    _add_routes(app, model, limits, name)
+    return app
+
+
+def _add_error_handlers(app) -> None:
+    """Every error in the API's shape: ``{"error": "one line", "detail": [...] | null}``."""
+    from fastapi.encoders import jsonable_encoder
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse
+    from starlette.exceptions import HTTPException
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request, exc: RequestValidationError):
@@ -241,6 +164,20 @@ def create_app(model: "EmotionModel", limits: ServeLimits | None = None, *, name
             headers=getattr(exc, "headers", None),
         )
 
+
+def _add_routes(app, model: "EmotionModel", limits: ServeLimits, name: str) -> None:
+    """``GET /health``, ``GET /labels`` and ``POST /predict``."""
+    from fastapi.responses import Response
+    from starlette.concurrency import run_in_threadpool
+
+    from emoclassic.api_schemas import Error, Health, Labels, PredictResponse, predict_request_model
+
+    labels = list(model.label_names)
+    scoring = threading.Lock()  # one heavy batch at a time: the event loop keeps the GIL often
+    PredictRequest = predict_request_model(
+        limits.max_batch, limits.max_text_chars, limits.max_body_bytes
+    )
+
     @app.get("/health")
     async def health() -> Health:
         """Report liveness: the loaded model's name, kind and label count."""
@@ -252,47 +189,33 @@ def create_app(model: "EmotionModel", limits: ServeLimits | None = None, *, name
         cutoffs = dict(zip(labels, model.thresholds.tolist(), strict=True))
         return Labels(labels=labels, thresholds=cutoffs)
 
-    def answer(request: PredictRequest) -> bytes:
+    def answer(request) -> bytes:
         scores = model.predict_proba(request.texts)
         cutoffs = model.resolve_thresholds(request.threshold)
         predictions = _predictions(scores, cutoffs, labels, request.top_k)
         return json.dumps({"predictions": predictions}).encode()
 
-    def answer_alone(request: PredictRequest) -> bytes:
+    def answer_alone(request) -> bytes:
         with scoring:
             return answer(request)
 
     @app.post(
         "/predict",
         response_model=PredictResponse,
-        responses={422: error("malformed JSON or UTF-8, or a request the schema refuses")},
+        responses={
+            422: {
+                "model": Error,
+                "description": "malformed JSON or UTF-8, or a request the schema refuses",
+            }
+        },
     )
     async def predict(request: PredictRequest):
         """Return the emotions above the threshold, and all scores sorted, for each text."""
-        texts = request.texts
-        if model.scores_instantly and sum(map(len, texts)) <= INLINE_CHARS:
+        if model.scores_instantly and sum(map(len, request.texts)) <= INLINE_CHARS:
             content = answer(request)
         else:
             content = await run_in_threadpool(answer_alone, request)
         return Response(content, media_type="application/json")
-
-    return app
-
-
-def _not_blank(text: str) -> str:
-    """Refuse a text that is only white space (the schema's ``NOT_BLANK`` pattern)."""
-    if text.isspace():
-        raise ValueError("must contain a character that is not white space")
-    return text
-
-
-def _whole_number(value):
-    """Accept a JSON integer, also written with a zero fraction (``3.0``); refuse the rest."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError("must be a whole number")
-    return value
 
 
 def _predictions(scores: "np.ndarray", cutoffs: "np.ndarray", labels, top_k: int | None) -> list:
