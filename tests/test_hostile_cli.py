@@ -224,3 +224,58 @@ def test_warnings_are_one_line(tmp_path, capsys):
         f"emoclassic: warning: {folder / 'train.csv'}: 1 label(s) have no positive example "
         "in the training split: 'fear'; a model cannot learn them"
     ]
+
+
+@pytest.mark.parametrize(
+    ("command", "message"),
+    [
+        (["explain", "{model}", "so happy", "--html", "{model}"], "is not an HTML page"),
+        (["explain", "{model}", "so happy", "--html", "{sidecar}"], "is not an HTML page"),
+        (["compare", "{model}", "--data", "{data}", "--plot", "{sidecar}"], "give a name ending"),
+        (["compare", "{model}", "--data", "{data}", "--plot", "{csv}.png"], "is not a PNG figure"),
+    ],
+)
+def test_an_output_never_replaces_a_foreign_file(model, data, tmp_path, command, message):
+    pytest.importorskip("matplotlib")
+    sidecar = model.with_suffix(".json")
+    foreign = tmp_path / "test.csv.png"
+    foreign.write_bytes((data / "test.csv").read_bytes())
+    before = {path: path.read_bytes() for path in (model, sidecar, foreign)}
+    names = {"model": model, "sidecar": sidecar, "data": data, "csv": tmp_path / "test.csv"}
+    args = [part.format(**names) for part in command]
+    assert message in one_line_error(run_cli(*args, cwd=tmp_path), code=2)
+    assert {path: path.read_bytes() for path in before} == before
+
+
+@pytest.mark.parametrize("target", ["newdir/", "fifo"])
+def test_fit_refuses_a_folder_name_or_a_special_file(data, tmp_path, target):
+    if target == "fifo":
+        os.mkfifo(tmp_path / "fifo")
+    result = run_cli("fit", "lr", "--data", str(data), "--out", f"{tmp_path}/{target}",
+                     "--no-search", "--no-progress", cwd=tmp_path)  # fmt: skip
+    line = one_line_error(result, code=2)
+    assert ("names a folder" if target.endswith("/") else "is not a regular file") in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == (["fifo"] if target == "fifo" else [])
+
+
+@pytest.mark.parametrize("value", ["inf", "1e309", "nan"])
+def test_float_flags_refuse_non_finite_numbers(tmp_path, value):
+    result = run_cli("fit", "lr", "--synthetic-weight", value, cwd=tmp_path)
+    assert "argument --synthetic-weight: must be 0 or more" in result.stderr
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+
+
+def test_a_model_with_nan_weights_is_refused(model, tmp_path):
+    import joblib
+    import numpy as np
+
+    from emoclassic.errors import ModelError
+    from emoclassic.persistence import load_model
+
+    payload = joblib.load(model)
+    for estimator in payload["estimator"].estimator.named_steps["clf"].estimators_:
+        estimator.coef_[0, 0] = np.nan
+    damaged = tmp_path / "nan.joblib"
+    joblib.dump(payload, damaged)
+    with pytest.raises(ModelError, match="the model has NaN weights; the file is damaged"):
+        load_model(damaged)

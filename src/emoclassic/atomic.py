@@ -375,14 +375,48 @@ def check_output_file(target: str | Path) -> None:
     ...
     emoclassic.errors.UsageError: ...: is a folder; give a file path
     """
+    if str(target).endswith(("/", os.sep)):
+        raise UsageError(f"{target}: names a folder; give a file path")
     try:
         is_folder = Path(target).is_dir()
+        is_special = Path(target).exists() and not Path(target).is_file()
     except OSError as exc:  # a name too long for the file system
         raise UsageError(f"{target}: cannot be written ({_reason(exc)})") from None
     if is_folder:
         raise UsageError(f"{target}: is a folder; give a file path")
+    if is_special:  # a FIFO or a device would be silently replaced by a regular file
+        raise UsageError(f"{target}: exists and is not a regular file")
     check_writable_parent(target)
     _check_name_length(Path(target))
+
+
+def check_not_foreign(target: str | Path, signature: bytes, kind: str) -> None:
+    r"""Refuse to replace an existing file that does not start with ``signature``.
+
+    An output of one kind (an HTML page, a PNG figure) may replace an earlier
+    output of that kind, never another file given by mistake (a model, its
+    sidecar, the data).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> model = pathlib.Path(tempfile.mkdtemp()) / "lr.joblib"
+    >>> _ = model.write_bytes(b"\x80\x04 pickled model")
+    >>> check_not_foreign(model, b"\x89PNG", "a PNG figure")
+    Traceback (most recent call last):
+    ...
+    emoclassic.errors.UsageError: .../lr.joblib: exists and is not a PNG figure; refusing to ...
+    """
+    target = Path(target)
+    if not target.is_file():
+        return
+    try:
+        with target.open("rb") as handle:
+            start = handle.read(len(signature))
+    except OSError as exc:
+        raise UsageError(f"{target}: cannot be read ({_reason(exc)})") from None
+    if start != signature:
+        raise UsageError(f"{target}: exists and is not {kind}; refusing to replace it")
 
 
 #: Bytes a temporary or kept-back name adds to the target's: ``.NAME.tmp-PID-XXXXXXXX``.

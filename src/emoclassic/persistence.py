@@ -445,7 +445,24 @@ def load_model(path: str | Path, *, allow_version_mismatch: bool = False) -> Emo
         )
     thresholds = _thresholds(path, payload.get("thresholds"), len(label_names))
     _check_sidecar_agrees(path, label_names, thresholds)
-    return SklearnEmotionModel(estimator, label_names, thresholds, metadata)
+    model = SklearnEmotionModel(estimator, label_names, thresholds, metadata)
+    _check_finite_weights(path, model)
+    return model
+
+
+def _check_finite_weights(path: Path, model: SklearnEmotionModel) -> None:
+    """Refuse a linear model with a NaN weight: it would score some texts NaN.
+
+    Infinite weights are legitimate: a label constant in training has infinite log-odds.
+    """
+    try:
+        linear = model.linear
+    except Exception:  # an estimator the fast path cannot fold is scored by scikit-learn
+        return
+    if linear is None:
+        return
+    if np.isnan(linear.coef).any() or np.isnan(linear.intercept).any():
+        raise ModelError(f"{path}: the model has NaN weights; the file is damaged")
 
 
 def check_label_names(names, where: str | Path = "the label list") -> list[str]:

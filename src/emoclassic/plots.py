@@ -12,9 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
-from emoclassic.atomic import atomic_path, check_writable_parent
+from emoclassic.atomic import atomic_path, check_not_foreign, check_writable_parent
 from emoclassic.errors import EmoclassicError, UsageError, require
 from emoclassic.evaluation import EvaluationReport
+
+#: The first bytes of every PNG file.
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 __all__ = [
     "check_plot_folder",
@@ -61,8 +64,10 @@ def check_plot_folder(folder: str | Path, label_names: list[str]) -> None:
         raise UsageError(f"{folder}: exists and is not a folder; give a folder for the figures")
     check_writable_parent(folder / "figure.png")
     for name in evaluation_plot_names(label_names):
-        if (folder / name).is_dir():
-            raise UsageError(f"{folder / name}: is a folder, where a figure would be written")
+        target = folder / name
+        if target.exists() and not target.is_file():
+            raise UsageError(f"{target}: is a folder or special file, where a figure would go")
+        check_not_foreign(target, PNG_SIGNATURE, "a PNG figure")
 
 
 def write_evaluation_plots(

@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import re
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 
 def positive_int(text: str) -> int:
@@ -19,6 +21,13 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
+
+
+def file_path(text: str) -> Path:
+    """Argparse type: a file to write (``Path`` would drop a trailing slash; this refuses it)."""
+    if not text or text.endswith(("/", os.sep)):
+        raise argparse.ArgumentTypeError(f"{text!r} names a folder; give a file path")
+    return Path(text)
 
 
 def seed(text: str) -> int:
@@ -44,7 +53,7 @@ def n_jobs(text: str) -> int:
 
 
 def bounded_float(requirement: str, accept: Callable[[float], bool]) -> Callable[[str], float]:
-    """Make an argparse type for a number that must satisfy ``accept``.
+    """Make an argparse type for a finite number that must satisfy ``accept``.
 
     Parameters
     ----------
@@ -73,7 +82,7 @@ def bounded_float(requirement: str, accept: Callable[[float], bool]) -> Callable
             value = float(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        if not accept(value):
+        if not math.isfinite(value) or not accept(value):
             raise argparse.ArgumentTypeError(f"must be {requirement}, got {value}")
         return value
 

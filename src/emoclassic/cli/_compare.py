@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from emoclassic.cli._common import add_data_arguments, load_data, positive_int, print_json
+from emoclassic.cli._common import (
+    add_data_arguments,
+    file_path,
+    load_data,
+    positive_int,
+    print_json,
+)
 
 
 def add_parser(subparsers) -> None:
@@ -30,7 +36,11 @@ def add_parser(subparsers) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.add_argument(
-        "--plot", type=Path, default=None, metavar="FILE", help="write a per-emotion F1 chart (PNG)"
+        "--plot",
+        type=file_path,
+        default=None,
+        metavar="FILE",
+        help="write a per-emotion F1 chart (PNG)",
     )
     parser.add_argument(
         "--allow-version-mismatch",
@@ -45,16 +55,20 @@ def run(args: argparse.Namespace) -> int:
     from emoclassic.compare import compare_models, format_comparison
     from emoclassic.errors import UsageError
     from emoclassic.persistence import load_model
+    from emoclassic.plots import PNG_SIGNATURE
 
     names = [str(path) for path in args.models]
     if len(set(names)) != len(names):
         raise UsageError("a model is listed twice")
     if args.plot is not None:
-        from emoclassic.atomic import check_output_file
+        from emoclassic.atomic import check_not_foreign, check_output_file
         from emoclassic.errors import require
 
         require("matplotlib", "plots")
+        if args.plot.suffix.lower() != ".png":
+            raise UsageError(f"{args.plot}: the chart is a PNG; give a name ending in .png")
         check_output_file(args.plot)
+        check_not_foreign(args.plot, PNG_SIGNATURE, "a PNG figure")
     models = {}
     for name, path in zip(names, args.models, strict=True):
         model = load_model(path, allow_version_mismatch=args.allow_version_mismatch)

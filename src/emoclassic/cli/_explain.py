@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from emoclassic.cli._common import check_utf8, positive_int, print_json
+from emoclassic.cli._common import check_utf8, file_path, positive_int, print_json
 
 
 def add_parser(subparsers) -> None:
@@ -45,7 +45,7 @@ def add_parser(subparsers) -> None:
         "--num-samples", type=positive_int, default=1000, help="LIME perturbations (1000)"
     )
     parser.add_argument("--json", action="store_true", help="print JSON")
-    parser.add_argument("--html", type=Path, default=None, help="write highlighted HTML here")
+    parser.add_argument("--html", type=file_path, default=None, help="write highlighted HTML here")
     parser.add_argument(
         "--allow-version-mismatch",
         action="store_true",
@@ -69,9 +69,10 @@ def run(args: argparse.Namespace) -> int:
     if args.text is not None:
         check_utf8([args.text])
     if args.html is not None:
-        from emoclassic.atomic import check_output_file
+        from emoclassic.atomic import check_not_foreign, check_output_file
 
         check_output_file(args.html)
+        check_not_foreign(args.html, b"<!DOCTYPE html", "an HTML page")
     model = load_model(args.model, allow_version_mismatch=args.allow_version_mismatch)
     if args.global_:
         return _print_global(global_features(model, args.top), args.json)

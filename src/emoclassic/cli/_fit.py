@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -89,7 +90,6 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--seed", type=seed, default=42, help="random seed (default: 42)")
     parser.add_argument(
         "--out",
-        type=Path,
         default=None,
         help="model file (default: models/RECIPE.joblib, or .skops with --format skops); its "
         "sidecar NAME.json goes beside it. Neither may be a data file or lie directly in the "
@@ -160,11 +160,17 @@ def run(args: argparse.Namespace) -> int:
         **({} if args.threshold_folds is None else {"threshold_folds": args.threshold_folds}),
         **({} if args.synthetic_weight is None else {"synthetic_weight": args.synthetic_weight}),
     )
-    if args.format == "skops" or (args.out is not None and args.out.suffix == ".skops"):
+    if args.out is not None and (not args.out or args.out.endswith(("/", os.sep))):
+        from emoclassic.errors import UsageError
+
+        raise UsageError(f"{args.out!r} names a folder; give a model file path")
+    out = (
+        Path(args.out) if args.out else Path("models") / f"{args.recipe}.{args.format or 'joblib'}"
+    )
+    if args.format == "skops" or out.suffix == ".skops":
         from emoclassic.errors import require
 
         require("skops.io", "skops")  # fail before the fit, not after
-    out = args.out or Path("models") / f"{args.recipe}.{args.format or 'joblib'}"
     files, folders = data_inputs(args.data)
     # Fail now, not after the fit: a bad path, another model's sidecar, the data itself.
     check_model_path(out, args.format, input_files=files, input_folders=folders)

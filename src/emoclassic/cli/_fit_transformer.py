@@ -131,7 +131,7 @@ def run_transformer(args: argparse.Namespace) -> int:
     from emoclassic.transformer.training import fit_transformer
 
     settings = settings_from_args(args)
-    out = args.out or Path("models") / args.recipe
+    out = Path(args.out) if args.out else Path("models") / args.recipe
     check_replaceable_folder(out)  # fail now, not after training
     checkpoint = out.with_name(out.name + ".checkpoint")
     files, folders = data_inputs(args.data)

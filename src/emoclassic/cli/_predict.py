@@ -6,7 +6,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from emoclassic.cli._common import check_utf8, n_jobs, positive_int, print_json, threshold
+from emoclassic.cli._common import (
+    check_utf8,
+    file_path,
+    n_jobs,
+    positive_int,
+    print_json,
+    threshold,
+)
 from emoclassic.corpus.readers import DEFAULT_BATCH_SIZE
 
 
@@ -45,7 +52,7 @@ def add_parser(subparsers) -> None:
         default=None,
         help="corpus: .csv, .tsv, .jsonl, .parquet (or a folder of them), .txt (one text per line)",
     )
-    corpus.add_argument("--out", type=Path, default=None, help="output file")
+    corpus.add_argument("--out", type=file_path, default=None, help="output file")
     corpus.add_argument("--text-column", default="text", help="column of the texts (default: text)")
     corpus.add_argument(
         "--id-column", default=None, help="column carried through as the id (default: row number)"
