@@ -21,7 +21,7 @@ from emoclassic.augment.loop import (
 )
 from emoclassic.augment.report import format_summary
 from emoclassic.augment.selection import format_minority_table, select_minority_labels
-from emoclassic.errors import UsageError
+from emoclassic.errors import DataError, UsageError
 
 SETTINGS = AugmentSettings(threshold=0.1, max_iterations=50, target_factor=1.5, seed=3)
 
@@ -193,6 +193,25 @@ def test_cache_skips_a_torn_line_and_never_stores_failures(tmp_path):
     assert len(reopened) == 1 and reopened.skipped_lines == 1
     reopened.add([{"key": "c", "text": "third"}])
     assert GenerationCache(path).get("c") == "third"
+    assert path.read_text().count("\n") == 2 and '"te\n' not in path.read_text()  # torn line cut
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"text,labels\nso happy,joy\n",
+        b"\x80\x04 a pickled model",
+        b'{"key": 1, "text": "x"}\n',
+        b"one line of a prompt, no newline",
+    ],
+    ids=["csv", "binary", "wrong-types", "one-line-file"],
+)
+def test_a_cache_path_that_names_another_file_is_refused(tmp_path, content):
+    path = tmp_path / "train.csv"
+    path.write_bytes(content)
+    with pytest.raises(DataError, match="not a generation cache"):
+        GenerationCache(path)
+    assert path.read_bytes() == content
 
     class Failing(FakeBackend):
         def generate(self, prompts, seeds):

@@ -73,25 +73,40 @@ class GenerationCache:
         self.path = None if path is None else Path(path)
         self._texts: dict[str, str] = {}
         self.skipped_lines = 0
+        self._torn_at: int | None = None
         if self.path is not None and self.path.exists():
             self._load()
 
     def _load(self) -> None:
+        """Read the records; only a torn last line (a writer killed mid-line) is skipped.
+
+        Any other line that is not a cache record means the path names some other
+        file (the data, a model, a prompt): it is refused, never appended to.
+        """
+        if not self.path.is_file():
+            raise DataError(f"{self.path}: the generation cache is not a regular file")
         try:
-            lines = self.path.read_text("utf-8", errors="replace").splitlines()
+            data = self.path.read_bytes()
+            lines = data.decode("utf-8").splitlines()
+        except UnicodeDecodeError:
+            raise DataError(f"{self.path}: not a generation cache (not UTF-8 text)") from None
         except OSError as exc:
             raise DataError(f"{self.path}: cannot read the generation cache: {exc}") from None
-        for line in lines:
-            try:
-                record = json.loads(line)
-                key, text = record["key"], record["text"]
-            except (json.JSONDecodeError, KeyError, TypeError):
-                self.skipped_lines += 1
-                continue
-            if isinstance(key, str) and isinstance(text, str):
-                self._texts[key] = text
+        for number, line in enumerate(lines, 1):
+            record = _cache_record(line)
+            if record is None:
+                torn = number == len(lines) and not data.endswith(b"\n")
+                if torn and line.startswith('{"'):  # the start of a record, cut short
+                    self.skipped_lines += 1  # cut off before the next append
+                    self._torn_at = len(data) - len(line.encode("utf-8"))
+                    continue
+                raise DataError(
+                    f"{self.path}: not a generation cache (line {number} is not a record "
+                    "with a string key and text); give another cache path"
+                )
+            self._texts[record[0]] = record[1]
         if self.skipped_lines:
-            log.warning("%s: skipped %d unreadable line(s)", self.path, self.skipped_lines)
+            log.warning("%s: skipped a torn last line", self.path)
 
     def __len__(self) -> int:
         return len(self._texts)
@@ -111,6 +126,9 @@ class GenerationCache:
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             payload = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+            if self._torn_at is not None:
+                os.truncate(self.path, self._torn_at)
+                self._torn_at = None
             with open(self.path, "a", encoding="utf-8") as handle:
                 # A file killed mid-line leaves a torn line; start clean after it.
                 if handle.tell() > 0 and not self._ends_with_newline():
@@ -125,3 +143,15 @@ class GenerationCache:
         with open(self.path, "rb") as handle:
             handle.seek(-1, os.SEEK_END)
             return handle.read(1) == b"\n"
+
+
+def _cache_record(line: str) -> tuple[str, str] | None:
+    """``(key, text)`` of one cache line, or ``None`` when it is not a record."""
+    try:
+        record = json.loads(line)
+        key, text = record["key"], record["text"]
+    except (json.JSONDecodeError, KeyError, TypeError, RecursionError):
+        return None
+    if isinstance(key, str) and isinstance(text, str):
+        return key, text
+    return None
