@@ -364,6 +364,20 @@ def check_writable_parent(target: str | Path) -> None:
         raise UsageError(f"{target}: {parent} is not writable")
 
 
+def names_a_folder(target: str | Path) -> bool:
+    """Tell whether a path as typed names a folder: empty, or ending in a separator.
+
+    ``pathlib.Path`` drops a trailing slash, so ask before converting.
+
+    Examples
+    --------
+    >>> names_a_folder("models/"), names_a_folder(""), names_a_folder("models/lr.joblib")
+    (True, True, False)
+    """
+    text = str(target)
+    return not text or text.endswith(("/", os.sep))
+
+
 def check_output_file(target: str | Path) -> None:
     """Refuse a file target that is a folder, or whose parent cannot be written.
 
@@ -375,7 +389,7 @@ def check_output_file(target: str | Path) -> None:
     ...
     emoclassic.errors.UsageError: ...: is a folder; give a file path
     """
-    if str(target).endswith(("/", os.sep)):
+    if names_a_folder(target):
         raise UsageError(f"{target}: names a folder; give a file path")
     try:
         is_folder = Path(target).is_dir()

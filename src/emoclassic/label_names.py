@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import unicodedata
 
-__all__ = ["first_line_breaker", "label_name_problem"]
+__all__ = ["breaks_a_line", "first_line_breaker", "label_name_problem"]
 
 
 def label_name_problem(name: str) -> str | None:
@@ -49,8 +49,19 @@ def first_line_breaker(text: str) -> str | None:
     >>> first_line_breaker("sklearn 1.9"), first_line_breaker("a\u2028b")
     (None, '\u2028')
     """
-    for character in text:
-        category = unicodedata.category(character)
-        if category.startswith("C") or category in ("Zl", "Zp"):
-            return character
-    return None
+    return next((character for character in text if breaks_a_line(character)), None)
+
+
+def breaks_a_line(character: str) -> bool:
+    r"""Tell whether ``character`` may break a one-line message.
+
+    That is a control, format, surrogate, private-use or unassigned character
+    (category ``C*``), or a line or paragraph separator.
+
+    Examples
+    --------
+    >>> breaks_a_line("\n"), breaks_a_line("\u2028"), breaks_a_line("é")
+    (True, True, False)
+    """
+    category = unicodedata.category(character)
+    return category.startswith("C") or category in ("Zl", "Zp")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emoclassic.atomic import atomic_path, check_not_foreign, check_writable_parent
+from emoclassic.atomic import atomic_path, check_not_foreign, check_output_file
 from emoclassic.errors import EmoclassicError, UsageError, require
 from emoclassic.evaluation import EvaluationReport
 
@@ -56,18 +56,16 @@ def check_plot_folder(folder: str | Path, label_names: list[str]) -> None:
     Raises
     ------
     UsageError
-        ``folder`` is a file, sits under a file or an unwritable folder, or one of
-        the figure names in it is a folder.
+        ``folder`` is a file, sits under a file or an unwritable folder, or a
+        figure's path in it fails :func:`~emoclassic.atomic.check_output_file`
+        or holds something other than a PNG.
     """
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"{folder}: exists and is not a folder; give a folder for the figures")
-    check_writable_parent(folder / "figure.png")
     for name in evaluation_plot_names(label_names):
-        target = folder / name
-        if target.exists() and not target.is_file():
-            raise UsageError(f"{target}: is a folder or special file, where a figure would go")
-        check_not_foreign(target, PNG_SIGNATURE, "a PNG figure")
+        check_output_file(folder / name)
+        check_not_foreign(folder / name, PNG_SIGNATURE, "a PNG figure")
 
 
 def write_evaluation_plots(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -25,7 +24,9 @@ def positive_int(text: str) -> int:
 
 def file_path(text: str) -> Path:
     """Argparse type: a file to write (``Path`` would drop a trailing slash; this refuses it)."""
-    if not text or text.endswith(("/", os.sep)):
+    from emoclassic.atomic import names_a_folder
+
+    if names_a_folder(text):
         raise argparse.ArgumentTypeError(f"{text!r} names a folder; give a file path")
     return Path(text)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -160,7 +159,9 @@ def run(args: argparse.Namespace) -> int:
         **({} if args.threshold_folds is None else {"threshold_folds": args.threshold_folds}),
         **({} if args.synthetic_weight is None else {"synthetic_weight": args.synthetic_weight}),
     )
-    if args.out is not None and (not args.out or args.out.endswith(("/", os.sep))):
+    from emoclassic.atomic import names_a_folder
+
+    if args.out is not None and names_a_folder(args.out):
         from emoclassic.errors import UsageError
 
         raise UsageError(f"{args.out!r} names a folder; give a model file path")

@@ -10,13 +10,13 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import unicodedata
 import warnings
 from collections.abc import Sequence
 
 from emoclassic import __version__
 from emoclassic.cli import _augment, _compare, _evaluate, _explain, _fit, _predict, _serve
 from emoclassic.errors import EmoclassicError
+from emoclassic.label_names import breaks_a_line
 
 COMMANDS = (_fit, _evaluate, _predict, _augment, _explain, _serve, _compare)
 
@@ -40,9 +40,7 @@ def one_line(message: str) -> str:
     'no\\nsuch.joblib: no such file'
     """
     return "".join(
-        char.encode("unicode_escape").decode("ascii")
-        if unicodedata.category(char)[0] == "C"
-        else char
+        char.encode("unicode_escape").decode("ascii") if breaks_a_line(char) else char
         for char in message
     )
 
