@@ -168,3 +168,68 @@ def test_goemotions_limit_model_matches_to_1e9():
     ):
         pipe.fit(train.texts[:1500], train.labels[:1500])
         _assert_same_scores(pipe, ds.validation.texts[:2000], atol=atol)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("sublinear_tf", [True, False])
+def test_single_text_kernel_compiled_equals_its_python_form(dtype, sublinear_tf):
+    from emoclassic.single_text_kernel import compiled_score_columns, score_columns
+
+    kernel = compiled_score_columns()
+    assert kernel is not None  # numba is a dependency
+    rng = np.random.default_rng(0)
+    n_features, n_labels = 50, 6
+    coef = rng.normal(size=(n_features, n_labels)).astype(dtype)
+    args = (
+        np.array([20, 35, 50]),
+        np.array([1.0, 0.5, 2.0]),
+        rng.uniform(1.0, 4.0, n_features),
+        sublinear_tf,
+        coef,
+        np.array([0.0, 1.0, -1.0, np.inf, -np.inf, 0.25]),
+    )
+    for size in (0, 1, 7, 200):
+        columns = rng.integers(0, n_features, size)
+        marks = np.zeros(n_features, dtype=np.int32)
+        compiled = kernel(columns.copy(), marks, *args)
+        python = score_columns(columns.copy(), marks, *args)
+        np.testing.assert_allclose(compiled, python, rtol=1e-12, atol=1e-12)
+        assert not marks.any()  # the scratch counters are left at zero
+        # Against the dense formula: per-block l2-normalised, weighted sublinear tf-idf.
+        counts = np.bincount(columns, minlength=n_features).astype(float)
+        tf = np.where(counts > 0, np.log(np.maximum(counts, 1)) + 1, 0) if sublinear_tf else counts
+        x = tf * args[2]
+        for start, end, weight in ((0, 20, 1.0), (20, 35, 0.5), (35, 50, 2.0)):
+            norm = np.linalg.norm(x[start:end])
+            x[start:end] *= weight / norm if norm else 1.0
+        expected = x @ coef.astype(float) + args[5]
+        np.testing.assert_allclose(compiled, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_hashed_single_texts_use_the_kernel_from_the_second_text(toy, monkeypatch):
+    import emoclassic.single_text_kernel as kernels
+
+    texts, labels = toy
+    pipe = make_best_pipeline().fit(texts, labels)
+    calls = []
+    compiled = kernels.compiled_score_columns()
+
+    def counting(*args):
+        calls.append(len(args[0]))
+        return compiled(*args)
+
+    monkeypatch.setattr(kernels, "compiled_score_columns", lambda: counting)
+    fast = fold_linear(pipe)
+    first = fast.predict_proba([PROBES[0]])  # one text and exit: no numba
+    assert calls == []
+    for text in PROBES:
+        np.testing.assert_allclose(
+            fast.predict_proba([text]), pipe.predict_proba([text]), rtol=0, atol=1e-6
+        )
+    assert len(calls) == len(PROBES)
+    np.testing.assert_allclose(fast.predict_proba([PROBES[0]]), first, rtol=0, atol=1e-6)
+    # Without numba the NumPy path answers every text.
+    monkeypatch.setattr(kernels, "compiled_score_columns", lambda: None)
+    np.testing.assert_allclose(
+        fold_linear(pipe).predict_proba(PROBES[-1:]), pipe.predict_proba(PROBES[-1:]), atol=1e-6
+    )

@@ -32,12 +32,15 @@ Single texts skip scikit-learn's sparse-matrix machinery where that is exact
 vectorizer's own analyzer, idf and norm. A ``HashedTfidfVectorizer`` gives a
 single text's row itself (``transform_one``, the same numbers as its
 ``transform``). Other float32 features go through the vectorizers' own
-``transform``.
+``transform``. When every block is hashed, single texts after the first are
+scored by one compiled call (:mod:`emoclassic.single_text_kernel`): counting,
+tf-idf, the block norms and the product, with the products summed in float64.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -115,6 +118,13 @@ class LinearTextModel:
         self._rows = [_row_function(block.vectorizer) for block in blocks]
         self._hashed = _hashed_layout(blocks)
         self._block_ends = np.array([block.offset + block.width for block in blocks])
+        self._single_calls = 0
+        self._scratch = threading.local()
+        if self._hashed is not None:
+            idf, sublinear, _ = self._hashed
+            weights = np.array([block.weight for block in blocks], dtype=np.float64)
+            ends = self._block_ends.astype(np.int64)
+            self._kernel_args = (ends, weights, idf, sublinear, self.coef, self.intercept)
 
     @property
     def n_labels(self) -> int:
@@ -150,6 +160,10 @@ class LinearTextModel:
         """Per-label decision values (log-odds): ``X @ coef + intercept``."""
         texts = list(texts)
         if len(texts) == 1 and all(block.fast for block in self.blocks):
+            kernel = self._single_text_kernel()
+            if kernel is not None:
+                columns = self._hashed_columns(texts[0])
+                return kernel(columns, self._marks(), *self._kernel_args)[None, :]
             idx, val = self._row(texts[0])
             return (val @ self.coef.take(idx, axis=0) + self.intercept)[None, :]
         threads = min(self.n_threads or os.cpu_count() or 1, len(texts) // THREAD_CHUNK)
@@ -188,6 +202,38 @@ class LinearTextModel:
             return indices[0], values[0]
         return np.concatenate(indices), np.concatenate(values)
 
+    def _single_text_kernel(self):
+        """Return the compiled scorer of one hashed text, from the second single text on.
+
+        A process that scores one text and exits (``emoclassic predict MODEL
+        TEXT``) keeps the NumPy path and never pays numba's import; a server or
+        a loop switches to :func:`~emoclassic.single_text_kernel.score_columns`
+        (the same numbers, in one call) on its second text.
+        """
+        if self._hashed is None:
+            return None
+        if self._single_calls < 1:
+            self._single_calls += 1
+            return None
+        from emoclassic.single_text_kernel import compiled_score_columns
+
+        return compiled_score_columns()
+
+    def _marks(self) -> np.ndarray:
+        """Return the calling thread's all-zero counter per feature (the kernel's scratch)."""
+        marks = getattr(self._scratch, "marks", None)
+        if marks is None:
+            marks = self._scratch.marks = np.zeros(self.coef.shape[0], dtype=np.int32)
+        return marks
+
+    def _hashed_columns(self, text: str) -> np.ndarray:
+        """Every block's n-gram columns of ``text``, offset into the folded feature space."""
+        found = [block.vectorizer.ngram_columns(text) for block in self.blocks]
+        for block, part in zip(self.blocks, found, strict=True):
+            if block.offset:
+                part += block.offset  # a fresh array (concatenated or built per call)
+        return np.concatenate(found).astype(np.int64, copy=False)
+
     def _hashed_row(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`_row` for hashed blocks: one count and tf-idf pass over all blocks.
 
@@ -197,11 +243,7 @@ class LinearTextModel:
         from emoclassic.hashed_tfidf import count_columns, normalize_row, tfidf_values
 
         idf, sublinear, dtype = self._hashed
-        found = [block.vectorizer.ngram_columns(text) for block in self.blocks]
-        for block, part in zip(self.blocks, found, strict=True):
-            if block.offset:
-                part += block.offset  # a fresh array (concatenated or built per call)
-        columns, counts = count_columns(np.concatenate(found))
+        columns, counts = count_columns(self._hashed_columns(text))
         values = tfidf_values(counts, idf[columns], sublinear)
         ends = np.searchsorted(columns, self._block_ends)
         start = 0

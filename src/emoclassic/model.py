@@ -53,6 +53,22 @@ class EmotionModel:
         """Return an ``(n_texts, n_labels)`` array of scores in [0, 1]."""
         raise NotImplementedError
 
+    def warm_up(self) -> None:
+        """Score two throwaway texts, so that the next ones pay no one-off cost.
+
+        A model fills its caches (and the fast path loads its compiled
+        single-text scorer) on its first texts. A server calls this before it
+        answers, so that its first requests are as fast as the rest.
+
+        Examples
+        --------
+        >>> from emoclassic.pipelines import make_lr_pipeline
+        >>> pipe = make_lr_pipeline().fit(["so happy", "so sad"] * 2, [[1, 0], [0, 1]] * 2)
+        >>> SklearnEmotionModel(pipe, ["joy", "sadness"], [0.5, 0.5]).warm_up()
+        """
+        for _ in range(2):
+            self.predict_proba(["warm up"])
+
     def resolve_thresholds(self, threshold: float | str | None = None) -> np.ndarray:
         """Turn a decision rule into one threshold per label.
 
