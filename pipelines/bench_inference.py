@@ -172,7 +172,9 @@ def serve_worker(mode, path, port):
 
     from emoclassic.server import create_app
 
-    app = create_app(load_mode(mode, path), name=Path(path).name)
+    model = load_mode(mode, path)
+    model.warm_up()  # as emoclassic serve does
+    app = create_app(model, name=Path(path).name)
     uvicorn.run(app, host="127.0.0.1", port=int(port), log_level="warning", access_log=False)
 
 

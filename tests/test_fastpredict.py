@@ -233,3 +233,11 @@ def test_hashed_single_texts_use_the_kernel_from_the_second_text(toy, monkeypatc
     np.testing.assert_allclose(
         fold_linear(pipe).predict_proba(PROBES[-1:]), pipe.predict_proba(PROBES[-1:]), atol=1e-6
     )
+
+
+def test_warm_up_readies_the_compiled_single_text_scorer(toy):
+    texts, labels = toy
+    model = SklearnEmotionModel(make_best_pipeline().fit(texts, labels), LABELS, [0.5] * 3)
+    assert model.linear._single_text_kernel_ready() is False
+    model.warm_up()
+    assert model.linear._single_text_kernel_ready() is True

@@ -219,6 +219,10 @@ class LinearTextModel:
 
         return compiled_score_columns()
 
+    def _single_text_kernel_ready(self) -> bool:
+        """Whether the next single text goes to the compiled scorer."""
+        return self._hashed is not None and self._single_calls >= 1
+
     def _marks(self) -> np.ndarray:
         """Return the calling thread's all-zero counter per feature (the kernel's scratch)."""
         marks = getattr(self._scratch, "marks", None)
