@@ -225,14 +225,67 @@ def test_atomic_files_refuses_a_folder_or_the_same_target_twice(tmp_path):
     assert _names(tmp_path) == ["m.json"]
 
 
-def test_a_failing_replacement_in_atomic_path_keeps_the_old_file(tmp_path, monkeypatch):
+def _refused(target) -> str:
+    """The one-line error of a write to ``target`` whose final rename was refused."""
+    return f"{target}: cannot be written (Permission denied); no file was changed"
+
+
+@pytest.mark.parametrize("existing", [True, False], ids=["replaced", "new"])
+def test_a_failing_replacement_in_atomic_path_is_one_line_and_keeps_the_old_file(
+    tmp_path, monkeypatch, existing
+):
+    """The helper words the failed rename itself: every caller gets the same error."""
+    from emoclassic.errors import EmoclassicError
+
     out = tmp_path / "f.bin"
-    out.write_bytes(b"old")
+    if existing:
+        out.write_bytes(b"old")
     _fail_onto(monkeypatch, out)
-    with pytest.raises(PermissionError):  # the callers word it (corpus scoring adds a hint)
+    with pytest.raises(EmoclassicError) as caught:
         with atomic_path(out) as tmp:
             tmp.write_bytes(b"new")
-    assert _names(tmp_path) == ["f.bin"] and out.read_bytes() == b"old"
+    assert type(caught.value) is EmoclassicError and str(caught.value) == _refused(out)
+    assert caught.value.__suppress_context__  # no chained OSError traceback
+    assert _names(tmp_path) == (["f.bin"] if existing else [])  # the temporary is gone
+    assert not existing or out.read_bytes() == b"old"
+
+
+def test_an_error_of_the_callers_own_writing_is_not_reworded(tmp_path):
+    """Inside the ``with`` block the caller words its errors (corpus scoring adds a hint)."""
+    out = tmp_path / "f.bin"
+    with pytest.raises(OSError, match="disk full"):
+        with atomic_path(out) as tmp:
+            tmp.write_bytes(b"half")
+            raise OSError(28, "disk full")
+    assert _names(tmp_path) == []
+
+
+def test_atomic_write_text_failures_are_one_line_and_keep_the_old_file(tmp_path, monkeypatch):
+    import pathlib
+
+    from emoclassic.atomic import atomic_write_text
+    from emoclassic.errors import EmoclassicError
+
+    out = tmp_path / "manifest.json"
+    out.write_text("old")
+    _fail_onto(monkeypatch, out)
+    with pytest.raises(EmoclassicError) as caught:
+        atomic_write_text(out, "new")
+    assert str(caught.value) == _refused(out)
+    assert _names(tmp_path) == ["manifest.json"] and out.read_text() == "old"
+    monkeypatch.undo()
+
+    def full_disk(self, *args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pathlib.Path, "write_text", full_disk)
+    with pytest.raises(EmoclassicError) as caught:
+        atomic_write_text(out, "new")
+    assert str(caught.value) == (
+        f"{out}: cannot be written (No space left on device); no file was changed"
+    )
+    monkeypatch.undo()
+    assert _names(tmp_path) == ["manifest.json"] and out.read_text() == "old"
 
 
 def test_a_failing_folder_swap_puts_the_old_folder_back(tmp_path, monkeypatch):
@@ -242,9 +295,10 @@ def test_a_failing_folder_swap_puts_the_old_folder_back(tmp_path, monkeypatch):
     with atomic_path(out, directory=True) as tmp:
         (tmp / "emoclassic.json").write_text("old")
     _fail_onto(monkeypatch, out, times=1)
-    with pytest.raises(PermissionError):
+    with pytest.raises(EmoclassicError) as caught:
         with atomic_path(out, directory=True) as tmp:
             (tmp / "emoclassic.json").write_text("new")
+    assert type(caught.value) is EmoclassicError and str(caught.value) == _refused(out)
     assert _names(tmp_path) == ["model"]
     assert (out / "emoclassic.json").read_text() == "old"
     _fail_onto(monkeypatch, out)  # and when putting it back fails too, say where it is

@@ -75,7 +75,7 @@ def test_forbidden_file_swaps_the_list(tmp_path):
     path = tmp_path / "phrases.txt"
     path.write_text("# comment\n\nBanana\n^well\n###\n")
     assert load_forbidden_phrases(path) == ("banana", "^well", "###")
-    with pytest.raises(UsageError, match="cannot read the forbidden-phrase list"):
+    with pytest.raises(UsageError, match=r"\(the forbidden-phrase list\): no such file"):
         load_forbidden_phrases(tmp_path / "missing.txt")
 
 

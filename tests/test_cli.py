@@ -74,8 +74,10 @@ def test_predict_outputs(lr_model, workdir):
     assert label == "gratitude" and 0.0 <= float(score) <= 1.0
     assert len(line.split()) == 4
     piped = run_cli("predict", str(path), "--json", cwd=workdir, stdin="thanks a lot\n\nso sad\n")
-    payload = json.loads(piped.stdout)
-    assert [item["text"] for item in payload] == ["thanks a lot", "so sad"]
+    payload = json.loads(piped.stdout)  # one row per line: the blank one has no emotion
+    assert [item["text"] for item in payload] == ["thanks a lot", "", "so sad"]
+    assert payload[1]["emotions"] == [] and payload[2]["emotions"]
+    assert piped.stderr == "emoclassic: warning: 1 blank line (line 2): an empty row each\n"
     (workdir / "texts.txt").write_text("I love it\n")
     from_file = run_cli("predict", str(path), "--file", "texts.txt", "--json", cwd=workdir)
     assert json.loads(from_file.stdout)[0]["text"] == "I love it"
@@ -192,7 +194,7 @@ def test_hostile_inputs_are_one_line_errors(tmp_path):
     cases = [
         (["fit", "lr", "--seed", "-1"], 2, "--seed: must be between 0 and 4294967295, got -1"),
         (["fit", "lr", "--seed", str(2**32)], 2, "must be between 0 and 4294967295"),
-        (["predict", "m.joblib", "--file", str(tmp_path)], 1, "is a folder"),
+        (["predict", "m.joblib", "--file", str(tmp_path)], 2, "is a folder"),
         (["augment", "--prompt-file", str(latin), "--min-meaning", "0"], 2, "is not UTF-8"),
         (["augment", "--forbidden-file", str(binary), "--min-meaning", "0"], 2, "is not UTF-8"),
     ]

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+import os
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -113,14 +115,24 @@ def test_hold_out_is_seeded_and_stratified():
 
 
 def test_limit_train(toy_dataset):
-    assert len(toy_dataset.limit_train(5).train) == 5
+    # The first five rows are all joy: the cut leaves anger and fear unlearnable.
+    with pytest.warns(UserWarning) as caught:
+        assert len(toy_dataset.limit_train(5).train) == 5
+    assert [str(w.message) for w in caught] == [
+        "toy: 2 label(s) have no positive example in the first 5 training rows: "
+        "'anger', 'fear'; a model cannot learn them"
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # every label keeps an example: no warning
+        assert len(toy_dataset.limit_train(20).train) == 20
     with pytest.raises(UsageError, match="positive"):
         toy_dataset.limit_train(0)
 
 
 def test_fingerprint_changes_with_the_data(toy_dataset):
     assert toy_dataset.fingerprint() == toy_dataset.fingerprint()
-    assert toy_dataset.fingerprint() != toy_dataset.limit_train(5).fingerprint()
+    with pytest.warns(UserWarning, match="no positive example in the first 5"):
+        assert toy_dataset.fingerprint() != toy_dataset.limit_train(5).fingerprint()
 
 
 # Bad input: one clear error each.
@@ -225,10 +237,14 @@ def test_split_file_that_cannot_be_read(tmp_path, monkeypatch):
     path = tmp_path / "train.csv"
     path.write_text("text,joy\nhi,1\n")
 
-    def denied(self):
-        raise PermissionError(13, "Permission denied", str(self))
+    real_open = os.open
 
-    monkeypatch.setattr(type(path), "read_bytes", denied)
+    def denied(name, *args, **kwargs):
+        if os.fspath(name) == os.fspath(path):
+            raise PermissionError(13, "Permission denied", os.fspath(name))
+        return real_open(name, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", denied)
     with pytest.raises(DataError) as excinfo:
         load_dataset(path)
     assert _message(excinfo) == f"{path}: cannot be read (Permission denied)"

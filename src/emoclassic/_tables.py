@@ -29,6 +29,7 @@ from typing import BinaryIO
 import numpy as np
 import pandas as pd
 
+from emoclassic.atomic import read_input_file
 from emoclassic.errors import DataError, first_line
 from emoclassic.label_names import label_name_problem
 
@@ -111,7 +112,10 @@ def read_table(
 
 
 def read_file_bytes(path: Path, *, where: str) -> bytes:
-    """Return a regular file's bytes, or raise a one-line :class:`DataError`.
+    """Return a regular, non-empty file's bytes, or raise a one-line :class:`DataError`.
+
+    The file rule is :func:`emoclassic.atomic.read_input_file`: a folder, a
+    FIFO, a socket or a device is refused without blocking.
 
     Examples
     --------
@@ -121,23 +125,10 @@ def read_file_bytes(path: Path, *, where: str) -> bytes:
     ...
     emoclassic.errors.DataError: train.csv: is a folder, not a file
     """
-    try:
-        if path.is_dir():
-            raise DataError(f"{where}: is a folder, not a file")
-        if not path.exists():
-            raise DataError(f"{where}: no such file")
-        if not path.is_file():
-            raise DataError(f"{where}: not a regular file (a pipe, socket or device)")
-        payload = path.read_bytes()
-    except OSError as exc:
-        raise DataError(f"{where}: cannot be read ({_os_reason(exc)})") from None
+    payload = read_input_file(path, where=where)
     if not payload:
         raise DataError(f"{where}: the file is empty")
     return payload
-
-
-def _os_reason(exc: OSError) -> str:
-    return exc.strerror or first_line(exc)
 
 
 def _read(buffer: BinaryIO, suffix: str, *, where: str, text_column: str) -> pd.DataFrame:
@@ -438,6 +429,9 @@ def frame_to_split_parts(
     column = label_column or next((c for c in LABEL_COLUMN_CANDIDATES if c in frame.columns), None)
     if label_column is not None and label_column not in frame.columns:
         raise DataError(f"{where}: no label column {label_column!r}")
+    refuse_non_text_column(
+        texts, text_column, label_column=column, id_column=id_column, where=where
+    )
     if column is not None:
         cells = frame[column].tolist()
         lists = [_parse_label_cell(cell, where, row) for row, cell in enumerate(cells, 1)]
@@ -457,6 +451,47 @@ def frame_to_split_parts(
         )
     matrix = _zero_one_matrix(frame[label_columns], where)
     return texts, LabelSource(columns=tuple(label_columns), matrix=matrix), ids
+
+
+def refuse_non_text_column(
+    texts: Sequence[str],
+    text_column: str,
+    *,
+    label_column: str | None,
+    id_column: str | None,
+    where: str,
+) -> None:
+    """Refuse a text column that holds the labels or the ids rather than texts.
+
+    A model trained on its own labels (the text column named as the label
+    column, or one of the 0/1 label columns) scores perfectly and learns
+    nothing; it is refused before any fit.
+
+    Raises
+    ------
+    DataError
+        ``text_column`` is ``label_column`` or ``id_column``, or every text is
+        ``0`` or ``1`` (a 0/1 label column).
+
+    Examples
+    --------
+    >>> refuse_non_text_column(["1", "0", "1"], "joy", label_column=None, id_column=None,
+    ...                        where="train.csv")
+    Traceback (most recent call last):
+    ...
+    emoclassic.errors.DataError: train.csv: the text column 'joy' holds only 0 and 1: ...
+    """
+    for role, column in (("label", label_column), ("id", id_column)):
+        if column is not None and column == text_column:
+            raise DataError(
+                f"{where}: the text column {text_column!r} is also the {role} column; "
+                "name the column that holds the texts"
+            )
+    if all(text.strip() in ("0", "1") for text in texts):
+        raise DataError(
+            f"{where}: the text column {text_column!r} holds only 0 and 1: it is a label "
+            "column, not texts; name the column that holds the texts"
+        )
 
 
 def _column_list(columns: Sequence[object], shown: int = 20) -> str:

@@ -9,9 +9,16 @@ process killed with ``kill -9`` cannot clean up after itself, so the next
 write to the same target removes the temporaries of writers that are no
 longer running.
 
-When :func:`atomic_files` cannot commit (a full disk, a read-only or locked
-target), the error is a one-line :class:`~emoclassic.errors.EmoclassicError`
-naming the path, raised after the roll-back.
+When :func:`atomic_path` or :func:`atomic_files` cannot commit (a full
+disk, a read-only or locked target), the error is a one-line
+:class:`~emoclassic.errors.EmoclassicError` naming the path, raised after the
+roll-back and the removal of the temporaries, so no caller sees a raw
+``OSError`` from the final rename.
+
+The rules for the files a run touches live here too: an output must not be a
+folder or a special file (:func:`check_output_file`), and an input must be a
+regular file (:func:`check_input_file`, :func:`read_input_file`), never a
+FIFO, a socket or a device, which would hang or never end.
 """
 
 from __future__ import annotations
@@ -21,20 +28,23 @@ import glob
 import os
 import secrets
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
-from emoclassic.errors import EmoclassicError, UsageError
+from emoclassic.errors import DataError, EmoclassicError, UsageError
 
 __all__ = [
     "atomic_files",
     "atomic_path",
     "atomic_write_text",
+    "check_input_file",
     "check_not_an_input",
     "check_output_file",
     "check_replaceable_folder",
     "check_writable_parent",
+    "read_input_file",
     "remove_stale_temporaries",
 ]
 
@@ -66,11 +76,11 @@ def atomic_path(target: str | Path, *, directory: bool = False) -> Iterator[Path
         A file ``target`` that is a folder, or a folder ``target`` that
         emoclassic did not write (:func:`check_replaceable_folder`).
     EmoclassicError
-        The temporary cannot be created (one line).
-    OSError
-        The final rename fails; the previous ``target`` is kept (a replaced
-        folder is put back) and the temporary removed. Callers word the error,
-        since they know what else to tell the user.
+        The temporary cannot be created, or the final rename fails (one line
+        naming ``target``). After a failed rename the previous ``target`` is
+        kept (a replaced folder is put back) and the temporary removed. An
+        error raised by the caller's own writing inside the ``with`` block is
+        not reworded: the temporary is removed and the error goes on as it is.
     """
     target = Path(target)
     if directory:
@@ -80,14 +90,30 @@ def atomic_path(target: str | Path, *, directory: bool = False) -> Iterator[Path
     tmp = _temporary(target, directory=directory)
     try:
         yield tmp
+        _commit(tmp, target, directory=directory)
+    except BaseException:
+        _remove(tmp)
+        raise
+
+
+def _commit(tmp: Path, target: Path, *, directory: bool) -> None:
+    """Rename the finished temporary over ``target``.
+
+    Raises
+    ------
+    EmoclassicError
+        The rename fails (one line naming ``target``); ``target`` is as it was.
+    """
+    try:
         if directory:
             _replace_folder(tmp, target)
         else:
             tmp.chmod(0o644)
             os.replace(tmp, target)
-    except BaseException:
-        _remove(tmp)
-        raise
+    except OSError as exc:
+        raise EmoclassicError(
+            f"{target}: cannot be written ({_reason(exc)}); no file was changed"
+        ) from None
 
 
 @contextlib.contextmanager
@@ -523,6 +549,116 @@ def _identity(path: Path) -> tuple[int, int] | None:
 
 
 def atomic_write_text(target: str | Path, text: str) -> None:
-    """Write ``text`` to ``target`` atomically (UTF-8)."""
+    """Write ``text`` to ``target`` atomically (UTF-8).
+
+    Raises
+    ------
+    UsageError
+        ``target`` is a folder.
+    EmoclassicError
+        The file cannot be written (a full disk, a read-only folder): one line
+        naming ``target``, which is as it was; no temporary is left behind.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "notes.txt"
+    >>> atomic_write_text(out, "café")
+    >>> out.read_text(encoding="utf-8")
+    'café'
+    """
     with atomic_path(target) as tmp:
-        tmp.write_text(text, encoding="utf-8")
+        try:
+            tmp.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise EmoclassicError(
+                f"{target}: cannot be written ({_reason(exc)}); no file was changed"
+            ) from None
+
+
+def check_input_file(path: str | Path, *, where: str | None = None) -> None:
+    """Refuse an input that is missing, a folder, or not a regular file.
+
+    A FIFO would block the reader until some other process writes to it, and a
+    device such as ``/dev/zero`` never ends; both are refused without being
+    opened. Call it before long work; :func:`read_input_file` checks again.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file to read.
+    where : str or None, default=None
+        How messages name the file (default: ``path``).
+
+    Raises
+    ------
+    DataError
+        One line naming the file and the problem.
+
+    Examples
+    --------
+    >>> check_input_file("/dev/null", where="texts.txt")
+    Traceback (most recent call last):
+    ...
+    emoclassic.errors.DataError: texts.txt: not a regular file (a pipe, socket or device)
+    """
+    path = Path(path)
+    where = str(path) if where is None else where
+    try:
+        if path.is_dir():
+            raise DataError(f"{where}: is a folder, not a file")
+        if not path.exists():
+            raise DataError(f"{where}: no such file")
+        if not path.is_file():
+            raise DataError(f"{where}: not a regular file (a pipe, socket or device)")
+    except OSError as exc:  # a name too long, a folder that cannot be searched
+        raise DataError(f"{where}: cannot be read ({_reason(exc)})") from None
+
+
+def read_input_file(path: str | Path, *, where: str | None = None) -> bytes:
+    r"""Return the bytes of a regular file, refusing anything else without blocking.
+
+    The file is opened without waiting for a writer and checked again once
+    open, so a FIFO put in its place after :func:`check_input_file` is still
+    refused rather than waited on.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file to read.
+    where : str or None, default=None
+        How messages name the file (default: ``path``).
+
+    Returns
+    -------
+    bytes
+        The whole file (possibly empty).
+
+    Raises
+    ------
+    DataError
+        As :func:`check_input_file`, or the file cannot be opened or read.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> text = pathlib.Path(tempfile.mkdtemp()) / "texts.txt"
+    >>> _ = text.write_bytes(b"so happy\n")
+    >>> read_input_file(text)
+    b'so happy\n'
+    """
+    path = Path(path)
+    where = str(path) if where is None else where
+    check_input_file(path, where=where)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    try:
+        descriptor = os.open(path, flags | getattr(os, "O_BINARY", 0))
+    except OSError as exc:
+        raise DataError(f"{where}: cannot be read ({_reason(exc)})") from None
+    with os.fdopen(descriptor, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise DataError(f"{where}: not a regular file (a pipe, socket or device)")
+        try:
+            return handle.read()
+        except OSError as exc:
+            raise DataError(f"{where}: cannot be read ({_reason(exc)})") from None

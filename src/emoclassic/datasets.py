@@ -191,11 +191,25 @@ class EmotionDataset:
         return self.split(split).labels.sum(axis=0).astype(np.int64)
 
     def limit_train(self, n: int) -> EmotionDataset:
-        """Keep only the first ``n`` training rows (for quick runs)."""
+        """Keep only the first ``n`` training rows (for quick runs).
+
+        Warns
+        -----
+        UserWarning
+            Naming the labels that had a positive example in the training split
+            and have none in its first ``n`` rows (a model cannot learn them).
+        """
         if n < 1:
             raise UsageError(f"--limit must be a positive number of rows, got {n}")
-        splits = dict(self.splits, train=self.train.head(n))
-        return replace(self, splits=splits)
+        head = self.train.head(n)
+        had = self.label_counts("train") > 0
+        _warn_about_unlearnable_labels(
+            [name for name, present in zip(self.label_names, had, strict=True) if present],
+            head.labels[:, had],
+            where=self.source,
+            split=f"the first {len(head):,} training row{'s' if len(head) != 1 else ''}",
+        )
+        return replace(self, splits=dict(self.splits, train=head))
 
     def fingerprint(self) -> str:
         """Short SHA-256 over label names, texts and labels of every split."""
@@ -556,14 +570,19 @@ def _assemble(
 
 
 def _warn_about_unlearnable_labels(
-    label_names: Sequence[str], train_labels: np.ndarray, *, where: str, shown: int = 10
+    label_names: Sequence[str],
+    train_labels: np.ndarray,
+    *,
+    where: str,
+    split: str = "the training split",
+    shown: int = 10,
 ) -> None:
     """Warn once, naming every label without a positive example in the training split.
 
     Such a label (a column of zeros, or a name in ``labels.txt`` that no row
     carries) cannot be learned: a model gives it a constant score. This is a
     warning, not an error: a label may be rare on purpose, or the training
-    split may have been cut short.
+    split may have been cut short. ``split`` names the rows looked at.
 
     Examples
     --------
@@ -583,7 +602,7 @@ def _warn_about_unlearnable_labels(
     if len(missing) > shown:
         listed += f" and {len(missing) - shown} more"
     warnings.warn(
-        f"{where}: {len(missing)} label(s) have no positive example in the training split: "
+        f"{where}: {len(missing)} label(s) have no positive example in {split}: "
         f"{listed}; a model cannot learn them",
         UserWarning,
         stacklevel=4,

@@ -38,7 +38,7 @@ def load_audit(path: str | Path) -> list[dict]:
     """Read an audit file and check that every line has a source, a generation and a verdict."""
     path = Path(path)
     try:
-        lines = path.read_text("utf-8").splitlines()
+        lines = path.read_text("utf-8").split("\n")  # not at U+2028 inside a record
     except (OSError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: cannot read the audit file: {exc}") from None
     rows = []

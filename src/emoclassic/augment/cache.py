@@ -87,7 +87,11 @@ class GenerationCache:
             raise DataError(f"{self.path}: the generation cache is not a regular file")
         try:
             data = self.path.read_bytes()
-            lines = data.decode("utf-8").splitlines()
+            # Records end at "\n" only: a generation may hold U+2028, U+2029 or U+0085,
+            # which json.dumps(ensure_ascii=False) writes unescaped (splitlines splits there).
+            lines = data.decode("utf-8").split("\n")
+            if lines[-1] == "":
+                lines.pop()
         except UnicodeDecodeError:
             raise DataError(f"{self.path}: not a generation cache (not UTF-8 text)") from None
         except OSError as exc:

@@ -217,16 +217,11 @@ def load_forbidden_phrases(path: str | Path | None = None) -> tuple[str, ...]:
     if path is None:
         content = resources.files(__package__).joinpath(DEFAULT_FORBIDDEN_FILE).read_text("utf-8")
     else:
-        try:
-            content = Path(path).read_text("utf-8")
-        except OSError as exc:
-            raise UsageError(
-                f"{path}: cannot read the forbidden-phrase list: {exc.strerror}"
-            ) from None
-        except UnicodeDecodeError:
-            raise UsageError(f"{path}: the forbidden-phrase list is not UTF-8 text") from None
+        from emoclassic.augment.prompts import read_text_file
+
+        content = read_text_file(path, "the forbidden-phrase list")
     phrases = []
-    for line in content.splitlines():
+    for line in content.split("\n"):  # U+2028 or a form feed may sit inside a phrase
         line = line.strip()
         if not line or line == "#" or line.startswith("# "):
             continue

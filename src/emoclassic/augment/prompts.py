@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from emoclassic.errors import UsageError
+from emoclassic.errors import DataError, UsageError
 
-__all__ = ["DEFAULT_PROMPT_FILE", "PromptTemplate", "one_line", "quote_text"]
+__all__ = ["DEFAULT_PROMPT_FILE", "PromptTemplate", "one_line", "quote_text", "read_text_file"]
 
 DEFAULT_PROMPT_FILE = "prompt.txt"
 _TEXT_PLACEHOLDERS = ("{text}", "{text_json}")
@@ -100,16 +100,17 @@ class PromptTemplate:
 
     @classmethod
     def from_file(cls, path: str | Path | None) -> PromptTemplate:
-        """Read a template file; ``None`` gives :meth:`default`."""
+        """Read a template file (a regular file, never waited on); ``None`` gives :meth:`default`.
+
+        Raises
+        ------
+        UsageError
+            The file is missing, a folder, not a regular file (a FIFO, a
+            device), unreadable, not UTF-8 or empty.
+        """
         if path is None:
             return cls.default()
-        path = Path(path)
-        try:
-            text = path.read_text("utf-8").strip()
-        except OSError as exc:
-            raise UsageError(f"{path}: cannot read the prompt template: {exc.strerror}") from None
-        except UnicodeDecodeError:
-            raise UsageError(f"{path}: the prompt template is not UTF-8 text") from None
+        text = read_text_file(path, "the prompt template").strip()
         if not text:
             raise UsageError(f"{path}: the prompt template is empty")
         return cls(text, name=str(path))
@@ -132,3 +133,33 @@ class PromptTemplate:
         for placeholder in (*_TEXT_PLACEHOLDERS, "{emotion}"):
             text = text.replace(placeholder, " ")
         return text
+
+
+def read_text_file(path: str | Path, what: str) -> str:
+    """Return a regular UTF-8 file's text; every problem is a one-line :class:`UsageError`.
+
+    The file rule is :func:`emoclassic.atomic.read_input_file` (a FIFO or a
+    device is refused, never read).
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+    what : str
+        Its role, for messages ("the prompt template").
+
+    Examples
+    --------
+    >>> read_text_file("/dev/null", "the prompt template")
+    Traceback (most recent call last):
+    ...
+    emoclassic.errors.UsageError: /dev/null (the prompt template): not a regular file (a pipe, ...
+    """
+    from emoclassic.atomic import read_input_file
+
+    try:
+        return read_input_file(path, where=f"{path} ({what})").decode("utf-8")
+    except DataError as exc:
+        raise UsageError(str(exc)) from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: {what} is not UTF-8 text") from None

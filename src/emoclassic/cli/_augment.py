@@ -10,6 +10,7 @@ from pathlib import Path
 
 from emoclassic.cli._common import (
     add_data_arguments,
+    input_file,
     load_data,
     non_negative_float,
     positive_float,
@@ -17,6 +18,7 @@ from emoclassic.cli._common import (
     seed,
     share,
     share_or_one,
+    whole_number,
 )
 
 DEFAULT_OUT = Path("data") / "goemotions-augmented"
@@ -100,7 +102,10 @@ def add_parser(subparsers) -> None:
         "--timeout", type=positive_float, default=60.0, help="openai: seconds per request (60)"
     )
     gen.add_argument(
-        "--retries", type=int, default=3, help="openai: retries per failed request (3)"
+        "--retries",
+        type=whole_number(0),
+        default=3,
+        help="openai: retries per failed request (3)",
     )
     loop = parser.add_argument_group("loop")
     loop.add_argument(
@@ -117,10 +122,13 @@ def add_parser(subparsers) -> None:
     )
     filters = parser.add_argument_group("prompt and filters")
     filters.add_argument(
-        "--prompt-file", type=Path, default=None, help="prompt template (default: built in)"
+        "--prompt-file", type=input_file, default=None, help="prompt template (default: built in)"
     )
     filters.add_argument(
-        "--forbidden-file", type=Path, default=None, help="forbidden phrases (default: built in)"
+        "--forbidden-file",
+        type=input_file,
+        default=None,
+        help="forbidden phrases (default: built in)",
     )
     filters.add_argument("--min-words", type=positive_int, default=3, help="default: 3")
     filters.add_argument("--max-words", type=positive_int, default=100, help="default: 100")
@@ -158,7 +166,8 @@ def add_parser(subparsers) -> None:
         "--cache",
         type=Path,
         default=None,
-        help="generation cache, JSONL (default: OUT.cache.jsonl beside the dataset folder)",
+        help="generation cache, JSONL (default: OUT.cache.jsonl beside the dataset folder); "
+        "a regular file outside OUT, which is replaced as a whole",
     )
     output.add_argument(
         "--push-to-hub", metavar="REPO", default=None, help="also publish to this Hub dataset repo"
@@ -179,6 +188,8 @@ def run(args: argparse.Namespace) -> int:
     from emoclassic.augment.selection import format_minority_table, select_minority_labels
     from emoclassic.errors import UsageError
 
+    cache_path = args.cache or args.out.with_name(f"{args.out.name}.cache.jsonl")
+    check_outputs(args.out, cache_path)  # fail now, not after loading or generating
     settings = AugmentSettings(
         threshold=args.threshold,
         max_iterations=args.max_iterations,
@@ -195,10 +206,6 @@ def run(args: argparse.Namespace) -> int:
         min_meaning=args.min_meaning,
         instructions=template.instructions,
     )
-    if args.retries < 0:
-        raise UsageError(f"--retries must be 0 or more, got {args.retries}")
-    cache_path = args.cache or args.out.with_name(f"{args.out.name}.cache.jsonl")
-    check_outputs(args.out, cache_path)  # fail now, not after the generation
     dataset = load_data(args)
     if args.limit is not None:
         dataset = dataset.limit_train(args.limit)
@@ -260,15 +267,31 @@ def run(args: argparse.Namespace) -> int:
 
 
 def check_outputs(out: Path, cache: Path) -> None:
-    """Refuse an output folder or cache file that the run could not write, before any work."""
-    from emoclassic.atomic import check_replaceable_folder, check_writable_parent
+    """Refuse an output folder or cache file that the run could not write, before any work.
+
+    The dataset folder ``out`` is replaced as a whole when the run ends, so the
+    cache must not lie inside it (it would be lost, and its presence makes the
+    folder one emoclassic did not write). The cache is appended to as the
+    generations arrive: it must be a regular file (or not exist yet), never a
+    FIFO or a device.
+    """
+    from emoclassic.atomic import (
+        check_output_file,
+        check_replaceable_folder,
+        check_writable_parent,
+    )
     from emoclassic.errors import UsageError
 
     check_replaceable_folder(out)
     if cache.is_dir():
         raise UsageError(f"{cache}: the generation cache is a folder; give a file path")
+    if cache.resolve().is_relative_to(out.resolve()):
+        raise UsageError(
+            f"{cache}: the generation cache (--cache) lies inside the output folder {out}, "
+            "which is replaced as a whole; give a path outside it"
+        )
+    check_output_file(cache)  # a FIFO, a device, an unwritable folder, too long a name
     check_writable_parent(out)
-    check_writable_parent(cache)
     if cache.exists() and not os.access(cache, os.R_OK | os.W_OK):
         raise UsageError(f"{cache}: the generation cache cannot be read and written")
 

@@ -11,15 +11,49 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 
-def positive_int(text: str) -> int:
-    """Argparse type: an integer of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+def whole_number(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    """Make an argparse type for a whole number from ``minimum`` to ``maximum`` (inclusive).
+
+    Parameters
+    ----------
+    minimum : int
+        Smallest value allowed.
+    maximum : int or None, default=None
+        Largest value allowed; ``None``: no upper bound.
+
+    Returns
+    -------
+    callable
+        ``parse(text) -> int`` raising :class:`argparse.ArgumentTypeError`.
+
+    Examples
+    --------
+    >>> whole_number(1, 100_000)("5000")
+    5000
+    >>> whole_number(1, 100_000)("99999999999")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: must be between 1 and 100000, got 99999999999
+    """
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if maximum is not None and not minimum <= value <= maximum:
+            raise argparse.ArgumentTypeError(
+                f"must be between {minimum} and {maximum}, got {value}"
+            )
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+positive_int = whole_number(1)
+positive_int.__doc__ = "Argparse type: an integer of at least 1."
 
 
 def file_path(text: str) -> Path:
@@ -28,6 +62,24 @@ def file_path(text: str) -> Path:
 
     if names_a_folder(text):
         raise argparse.ArgumentTypeError(f"{text!r} names a folder; give a file path")
+    return Path(text)
+
+
+def input_file(text: str) -> Path:
+    """Argparse type: an existing regular file to read.
+
+    A folder, a FIFO, a socket or a device (``/dev/zero``) is refused while the
+    arguments are parsed, before any work: reading one would fail late, hang
+    or never end. The rule is :func:`emoclassic.atomic.check_input_file`, which
+    the readers apply again when they open the file.
+    """
+    from emoclassic.atomic import check_input_file
+    from emoclassic.errors import DataError
+
+    try:
+        check_input_file(text)
+    except DataError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
     return Path(text)
 
 
@@ -131,15 +183,44 @@ def load_data(args: argparse.Namespace):
     )
 
 
+#: Fewest training rows a fit accepts once ``--limit`` has cut the split.
+MIN_TRAINING_ROWS = 2
+
+
 def load_training_data(args: argparse.Namespace):
-    """Load the data for ``fit``: apply ``--limit``, print the summary and any notes."""
+    """Load the data for ``fit``: apply ``--limit``, print the summary and any notes.
+
+    Raises
+    ------
+    UsageError
+        ``--limit`` leaves fewer than :data:`MIN_TRAINING_ROWS` training rows.
+    """
+    from emoclassic.errors import UsageError
+
     dataset = load_data(args)
     if args.limit is not None:
+        rows = min(args.limit, len(dataset.train))
+        if rows < MIN_TRAINING_ROWS:  # before limit_train warns about the labels it leaves
+            raise UsageError(
+                f"--limit {args.limit} leaves {rows} training row{'s' if rows != 1 else ''}; "
+                f"a fit needs at least {MIN_TRAINING_ROWS}"
+            )
         dataset = dataset.limit_train(args.limit)
     print(dataset.summary())
     for note in dataset.notes:
         print(f"note: {note}")
     return dataset
+
+
+def warn(message: str) -> None:
+    """Report a problem that does not stop the command: one ``emoclassic: warning:`` line.
+
+    It goes through logging, which :func:`emoclassic.cli.main.configure_logging`
+    formats like every other warning of the command.
+    """
+    import logging
+
+    logging.getLogger("emoclassic.cli").warning("%s", message)
 
 
 def print_json(payload) -> None:

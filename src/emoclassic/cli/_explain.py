@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from emoclassic.cli._common import check_utf8, file_path, positive_int, print_json
+from emoclassic.cli._common import check_utf8, file_path, positive_int, print_json, whole_number
+
+#: Most LIME perturbations: each is one more text to score, held in memory at once.
+MAX_LIME_SAMPLES = 100_000
 
 
 def add_parser(subparsers) -> None:
@@ -42,7 +45,10 @@ def add_parser(subparsers) -> None:
         help="auto (default): exact for linear models, LIME otherwise",
     )
     parser.add_argument(
-        "--num-samples", type=positive_int, default=1000, help="LIME perturbations (1000)"
+        "--num-samples",
+        type=whole_number(1, MAX_LIME_SAMPLES),
+        default=1000,
+        help=f"LIME perturbations, 1 to {MAX_LIME_SAMPLES:,} (default: 1000)",
     )
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.add_argument("--html", type=file_path, default=None, help="write highlighted HTML here")

@@ -7,12 +7,14 @@ import sys
 from pathlib import Path
 
 from emoclassic.cli._common import (
+    MIN_TRAINING_ROWS,
     add_data_arguments,
     load_training_data,
     n_jobs,
     non_negative_float,
     positive_int,
     seed,
+    whole_number,
 )
 from emoclassic.cli._fit_transformer import (
     TRANSFORMER_RECIPES,
@@ -116,7 +118,12 @@ def add_parser(subparsers) -> None:
         "a local cluster on 127.0.0.1)",
     )
     parser.add_argument(
-        "--limit", type=positive_int, default=None, help="use only the first N training rows"
+        "--limit",
+        type=whole_number(MIN_TRAINING_ROWS),
+        default=None,
+        metavar="N",
+        help=f"use only the first N training rows (at least {MIN_TRAINING_ROWS}); a warning "
+        "names the labels left without a positive example",
     )
     search = parser.add_mutually_exclusive_group()
     search.add_argument(

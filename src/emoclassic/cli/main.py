@@ -11,7 +11,8 @@ import argparse
 import logging
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 
 from emoclassic import __version__
 from emoclassic.cli import _augment, _compare, _evaluate, _explain, _fit, _predict, _serve
@@ -22,11 +23,49 @@ COMMANDS = (_fit, _evaluate, _predict, _augment, _explain, _serve, _compare)
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
-    """An ArgumentParser whose usage errors are one line on stderr (exit 2)."""
+    """An ArgumentParser whose usage errors are one line on stderr (exit 2).
+
+    Every subcommand's parser is one too (``parser_class`` of the subparsers),
+    so an error reads the same whichever parser found it.
+    """
+
+    #: The top-level parser's subcommand parsers by name (set by :func:`build_parser`).
+    command_parsers: Mapping[str, argparse.ArgumentParser] = MappingProxyType({})
+
+    def parse_args(self, args=None, namespace=None):
+        """Parse as argparse does; an unrecognized argument is reported by its subcommand.
+
+        argparse leaves arguments that no subcommand knows to the top-level
+        parser, whose error would point at ``emoclassic --help``; the error
+        names the subcommand's help instead.
+        """
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            owner = self.command_parsers.get(getattr(parsed, "command", None), self)
+            owner.error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed
 
     def error(self, message: str):
-        """Print ``PROG: error: MESSAGE`` and exit with status 2."""
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+        r"""Print ``emoclassic: error: MESSAGE (see PROG --help)`` and exit with status 2.
+
+        The message is escaped with :func:`one_line`: it may quote an argument
+        that holds a newline or a terminal escape sequence. The usage line is not
+        printed (``--help`` shows it), so stderr stays one line.
+
+        Examples
+        --------
+        >>> import contextlib, io
+        >>> err = io.StringIO()
+        >>> with contextlib.redirect_stderr(err):
+        ...     try:
+        ...         OneLineErrorParser(prog="emoclassic fit").error("bad: x\nyz")
+        ...     except SystemExit as exc:
+        ...         print(exc.code)
+        2
+        >>> err.getvalue()
+        'emoclassic: error: bad: x\\nyz (see emoclassic fit --help)\n'
+        """
+        self.exit(2, f"emoclassic: error: {one_line(message)} (see {self.prog} --help)\n")
 
 
 def one_line(message: str) -> str:
@@ -65,13 +104,69 @@ def build_parser() -> argparse.ArgumentParser:
     )
     for command in COMMANDS:
         command.add_parser(subparsers)
+    parser.command_parsers = MappingProxyType(dict(subparsers.choices))
     return parser
 
 
+class OneLineFormatter(logging.Formatter):
+    r"""Format a log record as ``emoclassic: LEVEL: MESSAGE`` on one line.
+
+    Every log line of the command reads like its errors and warnings, whichever
+    library logged it (uvicorn, the augment cache, the training loop). A record
+    with an exception (a bug somewhere) keeps its traceback after that line.
+
+    Examples
+    --------
+    >>> record = logging.LogRecord("uvicorn", logging.WARNING, "", 0, "bad\nrequest", (), None)
+    >>> OneLineFormatter().format(record)
+    'emoclassic: warning: bad\\nrequest'
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Return the record's one-line text (plus any traceback, on the lines below)."""
+        level = record.levelname.lower()
+        if record.levelno >= logging.ERROR:
+            level = "error"
+        line = f"emoclassic: {level}: {one_line(record.getMessage().strip())}"
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+class _StderrHandler(logging.StreamHandler):
+    """A stream handler that writes to ``sys.stderr`` as it is when a record comes.
+
+    ``sys.stderr`` may be replaced after logging is configured (by a test
+    capturing output, say); a plain ``StreamHandler`` would keep the old one.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self):
+        """The current ``sys.stderr``."""
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        """Ignore: the stream is always the current ``sys.stderr``."""
+
+
 def configure_logging(verbosity: int) -> None:
-    """Map ``-v`` counts to log levels: warning, info, debug."""
+    """Send log records to stderr as ``emoclassic: LEVEL: ...`` lines; ``-v`` sets the level.
+
+    No ``-v``: warnings and errors; ``-v``: info too; ``-vv``: debug. Calling
+    it again replaces the handler it installed before (nothing is printed twice).
+    """
     level = {0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
-    logging.basicConfig(level=level, format="%(levelname)s: %(message)s", stream=sys.stderr)
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if isinstance(h, _StderrHandler)]:
+        root.removeHandler(handler)
+    handler = _StderrHandler()
+    handler.setFormatter(OneLineFormatter())
+    root.addHandler(handler)
+    root.setLevel(level)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
