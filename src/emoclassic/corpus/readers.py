@@ -4,19 +4,35 @@ Every reader yields :class:`Batch` objects of exactly ``batch_size`` rows (the
 last one may be shorter), whatever the file's own blocks are, so that the same
 input always splits into the same batches. That is what lets an interrupted
 run resume at a batch boundary.
+
+Values are read as written: in CSV and TSV every cell is text (``NA``,
+``null`` and ``nan`` are texts; only an empty unquoted cell is missing), in
+JSON lines every value keeps its JSON type (an integer of any size stays
+exact), and Parquet values keep their own type (an integer id with missing
+values stays an integer).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from emoclassic.errors import DataError, UsageError
+from emoclassic.errors import DataError, UsageError, first_line
 
-__all__ = ["DEFAULT_BATCH_SIZE", "FORMATS", "Batch", "count_rows", "detect_format", "read_batches"]
+__all__ = [
+    "DEFAULT_BATCH_SIZE",
+    "FORMATS",
+    "Batch",
+    "MalformedCorpusError",
+    "check_source",
+    "count_rows",
+    "detect_format",
+    "read_batches",
+]
 
 #: Rows per batch: small enough that memory stays a few hundred MB, large enough
 #: that per-batch costs (a Parquet part, a manifest update) stay under 5% of the time.
@@ -33,6 +49,14 @@ FORMATS = {
 }
 
 
+class MalformedCorpusError(DataError):
+    """The corpus itself cannot be read past some point: a rerun on it fails the same way.
+
+    Unlike a bad row, which another bad-row policy gets past, the input must be
+    changed, so the batches finished before it cannot be resumed from.
+    """
+
+
 @dataclass
 class Batch:
     """One batch of rows.
@@ -43,8 +67,9 @@ class Batch:
         Position of the first row in the corpus (0-based).
     texts : ndarray of object
         The texts as read: ``str``, or anything else for a bad row (``None``, a number...).
-    ids : ndarray or None
-        The id column's values, or ``None`` when the rows are named by position.
+    ids : ndarray of object or None
+        The id column's values as read (``None`` where missing), or ``None`` when
+        the rows are named by position.
     """
 
     start: int
@@ -71,6 +96,57 @@ def detect_format(path: str | Path) -> str:
         known = ", ".join(sorted(FORMATS))
         raise UsageError(f"{path}: unknown input format {path.suffix!r} (use one of {known})")
     return fmt
+
+
+def check_source(path: str | Path) -> str:
+    r"""Return the input format of an existing corpus, refusing what cannot be read as one.
+
+    A corpus is a regular file with a known suffix, or a folder holding
+    ``.parquet`` files. A named pipe, socket or device is refused (reading it
+    could block forever), and so is a folder without Parquet files.
+
+    Parameters
+    ----------
+    path : str or Path
+        The corpus.
+
+    Returns
+    -------
+    str
+        One of the values of :data:`FORMATS`.
+
+    Raises
+    ------
+    DataError
+        ``path`` is missing, not a regular file or folder, or a folder without
+        ``.parquet`` files.
+    UsageError
+        The suffix is not a known input format.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "c.csv").write_text("text\nso happy\n")
+    >>> check_source(folder / "c.csv")
+    'csv'
+    >>> check_source(folder)
+    Traceback (most recent call last):
+    ...
+    emoclassic.errors.DataError: ...: a folder without .parquet files
+    """
+    from emoclassic.atomic import check_input_file
+
+    path = Path(path)
+    try:
+        folder = path.is_dir()
+    except OSError as exc:  # a name too long, a folder that cannot be searched
+        raise DataError(f"{path}: cannot be read ({exc.strerror or first_line(exc)})") from None
+    if folder:
+        _parquet_files(path)
+        return "parquet"
+    check_input_file(path)  # missing, or a pipe, socket or device: refused unopened
+    return detect_format(path)
 
 
 def count_rows(path: str | Path) -> int | None:
@@ -105,19 +181,24 @@ def read_batches(
     ------
     Batch
 
+    Raises
+    ------
+    DataError
+        Before the first batch: see :func:`check_source`; a missing or repeated
+        column. :class:`MalformedCorpusError` while reading: a line that is not
+        valid JSON, a JSON object with a repeated key, text that is not UTF-8.
+
     Examples
     --------
     >>> import tempfile, pathlib
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "c.csv"
-    >>> _ = path.write_text('id,text\n7,"so happy"\n9,"a ""quoted"",\nmulti-line text"\n')
+    >>> _ = path.write_text('id,text\nNA,"so happy"\n9,"a ""quoted"",\nmulti-line text"\n')
     >>> [(b.start, b.ids.tolist(), b.texts.tolist())
     ...  for b in read_batches(path, id_column="id", batch_size=1)]
-    [(0, ['7'], ['so happy']), (1, ['9'], ['a "quoted",\nmulti-line text'])]
+    [(0, ['NA'], ['so happy']), (1, ['9'], ['a "quoted",\nmulti-line text'])]
     """
     path = Path(path)
-    if not path.exists():
-        raise DataError(f"{path}: no such file or folder")
-    fmt = detect_format(path)
+    fmt = check_source(path)
     if fmt == "text":
         if id_column is not None:
             raise UsageError(f"{path}: a text file has no columns; drop the id column")
@@ -144,11 +225,11 @@ def _rebatch(tables, text_column, id_column, batch_size, path) -> Iterator[Batch
                 rest = joined.iloc[batch_size:]
                 pending, held = ([rest] if len(rest) else []), len(rest)
     except UnicodeDecodeError:
-        raise DataError(f"{path}: not UTF-8 text") from None
-    except (ValueError, OSError) as exc:
-        from emoclassic.errors import first_line
-
-        raise DataError(f"{path}: cannot be read ({first_line(exc)})") from None
+        raise MalformedCorpusError(f"{path}: not UTF-8 text") from None
+    except ValueError as exc:  # a parse error: the same input fails the same way
+        raise MalformedCorpusError(f"{path}: cannot be read ({first_line(exc)})") from None
+    except OSError as exc:  # may pass: a rerun resumes
+        raise DataError(f"{path}: cannot be read ({exc.strerror or first_line(exc)})") from None
     if held:
         joined = pd.concat(pending, ignore_index=True) if len(pending) > 1 else pending[0]
         yield _batch(joined, start, text_column, id_column)
@@ -159,19 +240,43 @@ def _batch(frame, start: int, text_column: str, id_column: str | None) -> Batch:
     return Batch(start, frame[text_column].to_numpy(dtype=object), ids)
 
 
+def _frame(columns: dict[str, list]):
+    """Make a pandas frame of object columns: values exactly as given, ``None`` where missing."""
+    import pandas as pd
+
+    return pd.DataFrame({name: pd.Series(values, dtype=object) for name, values in columns.items()})
+
+
+def _arrow_frame(record_batch, columns: list[str]):
+    """Turn an Arrow record batch into object columns (integers with nulls stay integers)."""
+    return _frame({name: record_batch.column(name).to_pylist() for name in columns})
+
+
 def _check_columns(path: Path, available, text_column: str, id_column: str | None) -> list[str]:
     wanted = [text_column] if id_column is None else [text_column, id_column]
+    available = list(available)
     missing = [name for name in wanted if name not in available]
     if missing:
-        have = ", ".join(map(repr, list(available)[:20])) or "none"
+        have = ", ".join(map(repr, available[:20])) or "none"
         raise DataError(f"{path}: no column {missing[0]!r} (columns: {have})")
     if id_column == text_column:
         raise UsageError(f"{path}: the id column and the text column are both {text_column!r}")
+    _refuse_repeated(path, available, wanted)
     return wanted
 
 
+def _refuse_repeated(where: Path, names: list[str], wanted: list[str]) -> None:
+    """Refuse a header that names a wanted column twice: which one is meant is unknown."""
+    for name in wanted:
+        if names.count(name) > 1:
+            raise DataError(f"{where}: two columns are named {name!r}; rename or remove one")
+
+
 def _parquet_files(path: Path) -> list[Path]:
-    """Return the Parquet file, or a folder's ``*.parquet`` files in name order (not hidden)."""
+    """Return the Parquet file, or a folder's ``*.parquet`` files in name order (not hidden).
+
+    Only regular files count: a named pipe or a device named ``*.parquet`` is left out.
+    """
     if not path.is_dir():
         return [path]
     files = sorted(
@@ -191,10 +296,12 @@ def _parquet_file(file: Path):
 
     try:
         return pq.ParquetFile(file)
-    except (OSError, pa.ArrowException) as exc:
-        from emoclassic.errors import first_line
-
-        raise DataError(f"{file}: not a readable Parquet file ({first_line(exc)})") from None
+    except OSError as exc:  # may pass (a permission, a network file system): not malformed
+        raise DataError(f"{file}: cannot be read ({exc.strerror or first_line(exc)})") from None
+    except pa.ArrowException as exc:
+        raise MalformedCorpusError(
+            f"{file}: not a readable Parquet file ({first_line(exc)})"
+        ) from None
 
 
 def _parquet_columns(path: Path) -> list[str]:
@@ -209,11 +316,13 @@ def _parquet_tables(path: Path, columns: list[str], batch_size: int):
     # File by file and row group by row group: memory holds one row group, whatever the size.
     for file in _parquet_files(path):
         parquet = _parquet_file(file)
-        missing = [name for name in columns if name not in parquet.schema_arrow.names]
+        names = parquet.schema_arrow.names
+        missing = [name for name in columns if name not in names]
         if missing:
-            raise DataError(f"{file}: no column {missing[0]!r}")
+            raise MalformedCorpusError(f"{file}: no column {missing[0]!r}")
+        _refuse_repeated(file, names, columns)
         for record_batch in parquet.iter_batches(batch_size=batch_size, columns=columns):
-            yield record_batch.to_pandas()
+            yield _arrow_frame(record_batch, columns)
 
 
 def _csv_options(delimiter: str):
@@ -233,8 +342,6 @@ def _delimited_columns(path: Path, delimiter: str) -> list[str]:
             parse_options=_csv_options(delimiter),
         )
     except (pa.ArrowInvalid, OSError) as exc:
-        from emoclassic.errors import first_line
-
         kind = "comma" if delimiter == "," else "tab"
         raise DataError(
             f"{path}: not a readable {kind}-separated file ({first_line(exc)})"
@@ -253,6 +360,8 @@ def _delimited_tables(path: Path, columns: list[str], batch_size: int, delimiter
         convert_options=csv.ConvertOptions(
             include_columns=columns,
             column_types={name: pa.string() for name in columns},
+            # Only an empty, unquoted cell is missing: "NA", "null", "nan" are values.
+            null_values=[""],
             strings_can_be_null=True,
             quoted_strings_can_be_null=False,
         ),
@@ -264,49 +373,94 @@ def _delimited_tables(path: Path, columns: list[str], batch_size: int, delimiter
             return
         except pa.ArrowInvalid as exc:
             raise ValueError(str(exc)) from None
-        yield record_batch.to_pandas()
+        yield _arrow_frame(record_batch, columns)
+
+
+class _RepeatedKey(ValueError):
+    """A JSON object names a key twice (the message is the key)."""
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    """``object_pairs_hook`` that refuses a repeated key instead of keeping the last value."""
+    record = dict(pairs)
+    if len(record) != len(pairs):  # rare: only then look for the key
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _RepeatedKey(key)
+            seen.add(key)
+    return record
+
+
+# strict=False: a raw tab inside a string is read as a tab, as pandas did.
+_DECODER = json.JSONDecoder(object_pairs_hook=_unique_keys, strict=False)
+
+
+def _jsonl_records(path: Path) -> Iterator[dict]:
+    """Yield the JSON object of each non-blank line; refuse any other line, naming it."""
+    with path.open(encoding="utf-8-sig", newline="\n") as handle:
+        for number, line in enumerate(handle, 1):
+            if line.strip():
+                yield _json_object(line, path, number)
+
+
+def _json_object(line: str, path: Path, number: int) -> dict:
+    try:
+        record = _DECODER.decode(line)
+    except _RepeatedKey as exc:
+        from emoclassic._tables import brief
+
+        problem = f"names the key {brief(str(exc))} twice"
+    except json.JSONDecodeError as exc:  # one line: the column is the position in it
+        problem = f"is not valid JSON ({exc.msg} at column {exc.pos + 1})"
+    except (ValueError, RecursionError) as exc:  # an integer of over 4300 digits, deep nesting
+        problem = f"is not valid JSON ({first_line(exc)})"
+    else:
+        if type(record) is dict:
+            return record
+        from emoclassic._tables import kind
+
+        problem = f"is {kind(record)}, not a JSON object"
+    raise MalformedCorpusError(f"{path}: line {number} {problem}")
 
 
 def _jsonl_columns(path: Path) -> list[str]:
-    import pandas as pd
-
     try:
-        with pd.read_json(path, lines=True, chunksize=1, dtype=False, encoding="utf-8") as reader:
-            first = next(iter(reader), None)
+        first = next(_jsonl_records(path), None)
     except UnicodeDecodeError:
         raise DataError(f"{path}: not UTF-8 text") from None
-    except ValueError as exc:
-        from emoclassic.errors import first_line
-
-        raise DataError(f"{path}: not JSON lines ({first_line(exc)})") from None
-    return [] if first is None else list(first.columns)
+    except OSError as exc:
+        raise DataError(f"{path}: cannot be read ({exc.strerror or first_line(exc)})") from None
+    if first is None:
+        raise DataError(f"{path}: no rows")
+    return list(first)
 
 
 def _jsonl_tables(path: Path, columns: list[str], batch_size: int):
-    import pandas as pd
-
-    with pd.read_json(
-        path, lines=True, chunksize=batch_size, dtype=False, encoding="utf-8"
-    ) as reader:
-        for frame in reader:  # a key missing from a whole chunk: missing values, bad rows
-            yield frame.reindex(columns=columns)
+    # A key missing from a record is a missing value: for the text, a bad row.
+    rows: list[dict] = []
+    for record in _jsonl_records(path):
+        rows.append(record)
+        if len(rows) == batch_size:
+            yield _frame({name: [row.get(name) for row in rows] for name in columns})
+            rows = []
+    if rows:
+        yield _frame({name: [row.get(name) for row in rows] for name in columns})
 
 
 def _text_tables(path: Path, batch_size: int):
-    import pandas as pd
-
     with path.open(encoding="utf-8", newline=None) as handle:
-        lines: list[str] = []
+        lines: list[str | None] = []
         for line in handle:
             if "\x00" in line:
-                raise DataError(f"{path}: a binary file, not text")
+                raise MalformedCorpusError(f"{path}: a binary file, not text")
             stripped = line.rstrip("\n")
             lines.append(stripped if stripped.strip() else None)
             if len(lines) == batch_size:
-                yield pd.DataFrame({"text": lines})
+                yield _frame({"text": lines})
                 lines = []
         if lines:
-            yield pd.DataFrame({"text": lines})
+            yield _frame({"text": lines})
 
 
 _READERS = {
