@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from conftest import LABELS, toy_split
 from emoclassic.compare import format_comparison
 from emoclassic.errors import ModelError
-from emoclassic.persistence import load_model, save_model
+from emoclassic.persistence import PER_LABEL_METADATA, load_model, save_model
 
 TEXTS = ["so happy today", "angry and scared of the dark"]
 FORMATS = ["joblib", "skops"]
@@ -133,6 +133,7 @@ FIELDS = [
     ("metadata", "search"),
     ("metadata", "seed"),
     ("metadata", "data"),
+    ("metadata", "threshold_heldout_f1"),
     ("estimator",),
 ]
 fields = st.sampled_from(FIELDS)
@@ -180,6 +181,9 @@ def _check_metadata_is_printable(metadata: dict) -> None:
     json.dumps(metadata, default=str)
     seconds = metadata.get("fit_seconds")
     assert seconds is None or (math.isfinite(float(seconds)) and not isinstance(seconds, bool))
+    for key in PER_LABEL_METADATA.keys() & metadata.keys():  # one F1 score per label
+        assert len(metadata[key]) == len(LABELS)
+        assert all(0 <= score <= 1 for score in metadata[key])
 
 
 def _replaced(payload: dict, keys: tuple[str, ...], value, drop: bool) -> dict | None:
@@ -252,6 +256,33 @@ def test_fuzz_a_replaced_or_dropped_field(saved, file_format, keys, value, drop)
 @given(cut=st.integers(min_value=0), junk=st.binary(max_size=64), keep_head=st.booleans())
 def test_fuzz_damaged_bytes(saved, file_format, cut, junk, keep_head):
     _mutate_bytes(saved, file_format, cut, junk, keep_head)
+
+
+@pytest.mark.parametrize("file_format", FORMATS)
+@pytest.mark.parametrize(
+    ("scores", "problem"),
+    [
+        ([0.5, 0.5], "it has 2"),
+        ([0.5] * 4, "it has 4"),
+        ([], "it has 0"),
+        ([0.5, 1.5, 0.5], "F1 score 1 is 1.5"),
+        ([0.5, 0.5, -0.1], "F1 score 2 is -0.1"),
+    ],
+)
+def test_per_label_f1_scores_of_the_wrong_length_are_refused(saved, file_format, scores, problem):
+    """``threshold_heldout_f1`` is checked like the thresholds: one F1 in [0, 1] per label."""
+    path, payload = _base(saved, file_format)
+    assert len(payload["metadata"]["threshold_heldout_f1"]) == len(LABELS)  # as fit writes it
+    changed = _replaced(payload, ("metadata", "threshold_heldout_f1"), scores, drop=False)
+    with tempfile.TemporaryDirectory() as folder:
+        target = Path(folder) / path.name
+        assert _write(changed, target, file_format)
+        with pytest.raises(ModelError) as caught:
+            load_model(target)
+    assert str(caught.value) == (
+        f"{target}: the model's metadata field 'threshold_heldout_f1' needs 3 F1 scores "
+        f"between 0 and 1, one per label ({problem})"
+    )
 
 
 def test_the_unchanged_files_load(saved):

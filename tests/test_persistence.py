@@ -512,6 +512,10 @@ def _setter(*keys, value=None, drop=False):
 
 THRESHOLDS = "the model needs 3 finite thresholds between 0 and 1, one per label"
 LABEL_LIST = "the model's label list is missing or not a list of names"
+HELDOUT_F1 = (
+    "the model's metadata field 'threshold_heldout_f1' needs 3 F1 scores between 0 and 1, "
+    "one per label"
+)
 
 TAMPERED = [
     (("thresholds",), [7, -3, 0.5], f"{THRESHOLDS} (threshold 0 is 7)"),
@@ -560,6 +564,11 @@ TAMPERED = [
     (("metadata", "notes"), {"deep": {1: "x"}},
      "the model's metadata field 'notes' holds a mapping with a key that is not a string"),
     (("metadata",), "recipe lr", "the model's metadata is not a mapping"),
+    (("metadata", "threshold_heldout_f1"), [0.5, 0.5], f"{HELDOUT_F1} (it has 2)"),
+    (("metadata", "threshold_heldout_f1"), [0.5] * 4, f"{HELDOUT_F1} (it has 4)"),
+    (("metadata", "threshold_heldout_f1"), [0.5, 0.5, 2.0], f"{HELDOUT_F1} (F1 score 2 is 2.0)"),
+    (("metadata", "threshold_heldout_f1"), "0.5", "the model's metadata field "
+     "'threshold_heldout_f1' is not a list of finite numbers (it is '0.5')"),
 ]  # fmt: skip
 
 
@@ -607,6 +616,13 @@ def test_save_refuses_what_load_would_refuse(fitted, tmp_path):
         save_model(bad, tmp_path / "lr.joblib")
     assert str(caught.value) == (
         f"{tmp_path / 'lr.joblib'}: cannot save the model: {THRESHOLDS} (threshold 1 is 7.0)"
+    )
+    short = fitted.metadata | {"threshold_heldout_f1": [0.5, 0.5]}
+    bad = type(fitted)(fitted.estimator, fitted.label_names, fitted.thresholds, short)
+    with pytest.raises(ModelError) as caught:
+        save_model(bad, tmp_path / "lr.joblib")
+    assert str(caught.value) == (
+        f"{tmp_path / 'lr.joblib'}: cannot save the model: {HELDOUT_F1} (it has 2)"
     )
     odd = type(fitted)(fitted.estimator, fitted.label_names, fitted.thresholds, {"x": object()})
     with pytest.raises(ModelError, match="metadata field 'x' holds an object, which is not plain"):
@@ -659,6 +675,8 @@ def test_a_tampered_transformer_sidecar_is_refused_before_the_weights(tmp_path):
          "integer (it is 'long')"),
         ("versions", [], "the model's versions field is not a mapping of names"),
         ("format_version", "1", "the model's format_version is not a positive integer"),
+        ("threshold_validation_f1", [0.9, 0.8], "the model's metadata field "
+         "'threshold_validation_f1' needs 3 F1 scores between 0 and 1, one per label (it has 2)"),
     ]:  # fmt: skip
         (folder / "emoclassic.json").write_text(json.dumps(sidecar | {field: value}))
         with pytest.raises(ModelError) as caught:

@@ -106,6 +106,22 @@ def json_error(reply: bytes) -> tuple[int, dict]:
     return status, content
 
 
+def reply_parts(reply: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Status, headers (lower-case names) and body of one raw HTTP/1.1 reply."""
+    head, _, body = reply.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines)
+    return int(status_line.split(" ", 2)[1]), {k.lower(): v for k, v in headers.items()}, body
+
+
+def raw_request(method: str, path: str, body: bytes = b"") -> bytes:
+    """One raw HTTP/1.1 request that asks the server to close the connection after it."""
+    head = f"{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+    if body:
+        head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+    return head.encode() + b"\r\n" + body
+
+
 def test_health_labels_and_docs(server, model):
     _, port = server
     fitted, _ = model
@@ -257,13 +273,23 @@ def test_headers_over_the_limit_are_431_json(server, request_head):
     [
         (b'POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n{"texts"', "body"),
         (b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Le", "headers"),
+        (b"GE", "headers"),  # a request line cut short: the request has begun all the same
     ],
+    ids=["body", "headers", "request-line"],
 )
 def test_a_stalled_client_gets_408_after_the_read_timeout(server, sent, part):
     _, port = server
     elapsed, reply = raw_exchange(port, sent)
     error = f"the request {part} did not arrive within {READ_TIMEOUT:g} s"
     assert json_error(reply) == (408, {"error": error, "detail": None})
+    assert READ_TIMEOUT - 0.5 < elapsed < READ_TIMEOUT + 5
+
+
+def test_an_idle_connection_is_closed_without_an_answer(server):
+    """No byte of a request came: nothing to answer, the connection is closed at the timeout."""
+    _, port = server
+    elapsed, reply = raw_exchange(port, b"")
+    assert reply == b""
     assert READ_TIMEOUT - 0.5 < elapsed < READ_TIMEOUT + 5
 
 
@@ -291,6 +317,62 @@ def test_a_trickling_body_is_timed_out_as_a_whole(server):
     assert elapsed < READ_TIMEOUT + 5
 
 
+@pytest.mark.parametrize("path", ["/health", "/labels", "/openapi.json"])
+def test_head_answers_like_get_without_a_body(server, path):
+    _, port = server
+    _, got = raw_exchange(port, raw_request("GET", path))
+    _, reply = raw_exchange(port, raw_request("HEAD", path))
+    status, headers, body = reply_parts(reply)
+    get_status, get_headers, get_body = reply_parts(got)
+    assert (status, get_status) == (200, 200)
+    assert body == b""  # the server closed right after the head: nothing else was sent
+    assert headers["content-type"] == get_headers["content-type"] == "application/json"
+    assert int(headers["content-length"]) == len(get_body) > 0
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/nope"),
+        ("GET", "/../../etc/passwd"),
+        ("GET", "/health/"),  # no redirect to /health: that 307 would be undeclared
+        ("POST", "/predict/"),
+        ("DELETE", "/nope"),
+    ],
+)
+def test_an_unknown_path_is_a_json_404(server, method, path):
+    _, port = server
+    _, reply = raw_exchange(port, raw_request(method, path))
+    assert json_error(reply) == (404, {"error": "Not Found", "detail": None})
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("GET", "/predict", "POST"),
+        ("PUT", "/predict", "POST"),
+        ("OPTIONS", "/predict", "POST"),
+        ("DELETE", "/health", "GET, HEAD"),
+        ("POST", "/labels", "GET, HEAD"),
+        ("TRACE", "/openapi.json", "GET, HEAD"),
+    ],
+)
+def test_a_method_the_path_does_not_take_is_a_json_405_with_allow(server, method, path, allowed):
+    _, port = server
+    body = b'{"texts": ["so happy"]}' if method in {"PUT", "POST"} else b""
+    _, reply = raw_exchange(port, raw_request(method, path, body))
+    assert json_error(reply) == (405, {"error": "Method Not Allowed", "detail": None})
+    assert reply_parts(reply)[1]["allow"] == allowed
+
+
+def test_head_on_a_post_only_path_is_405_without_a_body(server):
+    _, port = server
+    _, reply = raw_exchange(port, raw_request("HEAD", "/predict"))
+    status, headers, body = reply_parts(reply)
+    assert (status, headers["allow"], body) == (405, "POST", b"")
+    assert headers["content-type"] == "application/json"
+
+
 def test_what_is_not_http_gets_a_json_400(server):
     _, port = server
     _, reply = raw_exchange(port, b"NOT HTTP AT ALL\r\n\r\n")
@@ -311,13 +393,29 @@ def test_the_openapi_schema_declares_the_enforced_limits(server):
     number = body["properties"]["threshold"]["anyOf"][0]
     assert (number["minimum"], number["maximum"]) == (0, 1)
     responses = schema["paths"]["/predict"]["post"]["responses"]
-    assert sorted(responses) == ["200", "408", "413", "422", "431", "503"]
+    assert sorted(responses) == ["200", "404", "405", "408", "413", "422", "431", "503"]
     error = {"$ref": "#/components/schemas/Error"}
     assert all(
         responses[code]["content"]["application/json"]["schema"] == error
         for code in responses
         if code != "200"
     )
+
+
+def test_the_openapi_schema_declares_routing_errors_on_every_operation(server):
+    """404 and 405 come before an operation is chosen: every operation declares them."""
+    _, port = server
+    status, schema = request(port, "GET", "/openapi.json")
+    assert status == 200
+    error = {"$ref": "#/components/schemas/Error"}
+    operations = [(path, method) for path, ops in schema["paths"].items() for method in ops]
+    assert sorted(operations) == [("/health", "get"), ("/labels", "get"), ("/predict", "post")]
+    for path, method in operations:
+        responses = schema["paths"][path][method]["responses"]
+        for code in ("404", "405"):
+            assert responses[code]["content"]["application/json"]["schema"] == error
+        assert responses["405"]["headers"]["Allow"]["schema"] == {"type": "string"}
+    assert "HEAD works wherever GET does" in schema["info"]["description"]
 
 
 def test_not_blank_is_exactly_pythons_white_space():
@@ -430,7 +528,8 @@ def test_sigterm_stops_cleanly_even_with_a_stalled_client(server):
     assert process.returncode == 0, stderr
     assert stdout == "stopped\n"  # after the banner, which start_server read
     # No traceback and no error: only uvicorn's warnings about the malformed requests above.
-    assert all(line == "WARNING:  Invalid HTTP request received." for line in stderr.splitlines())
+    warning = "emoclassic: warning: Invalid HTTP request received."
+    assert all(line == warning for line in stderr.splitlines())
     with pytest.raises(OSError):
         request(port, "GET", "/health")
 

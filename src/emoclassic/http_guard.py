@@ -188,8 +188,12 @@ def guarded_protocol(max_header_bytes: int, read_timeout: float):
     uvicorn's httptools protocol keeps every header a client sends and waits for
     them forever. The returned subclass answers **431** once the request line
     and headers pass ``max_header_bytes``, **408** when they are not complete
-    ``read_timeout`` seconds after the request began, and its own malformed-HTTP
-    **400** in the API's JSON error shape, then closes the connection.
+    ``read_timeout`` seconds after the request began (a request begins with its
+    first byte: a request line cut short, such as ``GE``, is answered 408 too),
+    and its own malformed-HTTP **400** in the API's JSON error shape, then
+    closes the connection. A connection on which no byte of a request arrived
+    within ``read_timeout`` is closed without an answer: there is nothing to
+    answer.
 
     Parameters
     ----------
@@ -216,11 +220,13 @@ def guarded_protocol(max_header_bytes: int, read_timeout: float):
         def connection_made(self, transport):
             super().connection_made(transport)
             self._refusal = None
+            self._request_begun = False
             self._start_header_clock()
 
-        def on_message_begin(self):
+        def on_message_begin(self):  # called on a request's first byte
             super().on_message_begin()
             self._header_bytes = 0
+            self._request_begun = True
             if self._header_clock is None:
                 self._start_header_clock()
 
@@ -261,10 +267,9 @@ def guarded_protocol(max_header_bytes: int, read_timeout: float):
         def _headers_too_slow(self):
             self._header_clock = None
             if self.cycle is None or self.cycle.response_complete:
-                # Idle before a first request, or between requests on a kept-alive
-                # connection (uvicorn's keep-alive timeout closes those): close
-                # quietly when nothing has begun, answer 408 when headers have.
-                if getattr(self, "_header_bytes", 0):
+                # Close quietly when no byte of a request came (an idle connection);
+                # answer 408 once one has, be it only part of the request line.
+                if self._request_begun:
                     self._answer(408, too_slow(read_timeout, "headers"))
                 elif not self.transport.is_closing():
                     self.transport.close()

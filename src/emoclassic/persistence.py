@@ -12,7 +12,9 @@ line breaks or white space at either end; thresholds are real numbers in
 [0, 1], one per label; versions are strings; metadata is plain data
 (strings, numbers, booleans, ``None``, lists and string-keyed mappings), and
 the fields emoclassic reads back have their type (``fit_seconds`` a finite
-number of seconds, ``recipe`` a string, ...).
+number of seconds, ``recipe`` a string, ...); the per-label ones
+(``threshold_heldout_f1``, ``threshold_validation_f1``) hold one F1 score in
+[0, 1] per label, like the thresholds.
 A file that breaks a rule is refused with a one-line
 :class:`~emoclassic.errors.ModelError`, never loaded to mislabel texts later.
 
@@ -308,7 +310,7 @@ def save_model(
     where = f"{path}: cannot save the model"
     label_names = _label_names(where, list(model.label_names))
     thresholds = _thresholds(where, model.thresholds, len(label_names))
-    metadata = _metadata(where, model.metadata)
+    metadata = _metadata(where, model.metadata, len(label_names))
     versions = library_versions()
     payload = {
         "format": FORMAT,
@@ -404,7 +406,8 @@ def load_model(path: str | Path, *, allow_version_mismatch: bool = False) -> Emo
         names a type outside the allow-list, or when a field breaks its rule:
         the label list (distinct, non-empty names without control characters),
         the thresholds (one real number in [0, 1] per label), the versions
-        (strings), the metadata (plain data; known fields of their type), the
+        (strings), the metadata (plain data; known fields of their type, the
+        per-label F1 scores one number in [0, 1] per label), the
         estimator (scores in [0, 1], one per label). Also when the model's own
         sidecar (one whose ``model_file`` names it) records other labels or
         thresholds: one of the two files was altered.
@@ -433,7 +436,6 @@ def load_model(path: str | Path, *, allow_version_mismatch: bool = False) -> Emo
     label_names = _label_names(path, payload.get("label_names"))
     versions = _versions(path, payload.get("versions"))
     _check_versions(path, versions, allow_version_mismatch)
-    metadata = _metadata(path, payload.get("metadata", {}))
     estimator = payload.get("estimator")
     if estimator is None or not hasattr(estimator, "predict_proba"):
         raise ModelError(f"{path}: the model holds no usable estimator")
@@ -443,6 +445,7 @@ def load_model(path: str | Path, *, allow_version_mismatch: bool = False) -> Emo
             f"{path}: the estimator scores {width} labels but the model names "
             f"{len(label_names)}; the file is inconsistent"
         )
+    metadata = _metadata(path, payload.get("metadata", {}), len(label_names))
     thresholds = _thresholds(path, payload.get("thresholds"), len(label_names))
     _check_sidecar_agrees(path, label_names, thresholds)
     model = SklearnEmotionModel(estimator, label_names, thresholds, metadata)
@@ -573,6 +576,33 @@ def _label_names(where, values) -> list[str]:
 
 def _thresholds(where, values, n_labels: int) -> np.ndarray:
     prefix = f"{where}: the model needs {n_labels} finite thresholds between 0 and 1, one per label"
+    return _one_per_label(prefix, "threshold", values, n_labels)
+
+
+def _one_per_label(prefix: str, item: str, values, n_labels: int) -> np.ndarray:
+    """Check that ``values`` holds one finite number in [0, 1] per label, in label order.
+
+    Parameters
+    ----------
+    prefix : str
+        The start of every error message: what is checked, and where.
+    item : str
+        What one value is called in a message (``"threshold"``).
+    values : object
+        The field as stored.
+    n_labels : int
+        How many labels the model names.
+
+    Returns
+    -------
+    numpy.ndarray
+        The values as float64, shape ``(n_labels,)``.
+
+    Raises
+    ------
+    ModelError
+        ``prefix`` and, in parentheses, what is wrong: the count, or the first bad value.
+    """
     if isinstance(values, np.ndarray):
         if values.ndim != 1 or values.dtype.kind not in "iuf":
             raise ModelError(f"{prefix} (it has an array of {values.dtype} {values.shape})")
@@ -583,9 +613,9 @@ def _thresholds(where, values, n_labels: int) -> np.ndarray:
         raise ModelError(f"{prefix} (it has {len(values)})")
     for index, value in enumerate(values):
         if not _is_real(value):
-            raise ModelError(f"{prefix} (threshold {index} is {_shown(value)}, not a number)")
+            raise ModelError(f"{prefix} ({item} {index} is {_shown(value)}, not a number)")
         if not _is_finite(value) or not 0 <= value <= 1:
-            raise ModelError(f"{prefix} (threshold {index} is {_shown(value)})")
+            raise ModelError(f"{prefix} ({item} {index} is {_shown(value)})")
     return np.asarray([float(value) for value in values], dtype=np.float64)
 
 
@@ -635,11 +665,18 @@ METADATA_RULES: dict[str, tuple[Callable[[object], bool], str]] = {
     "threshold_validation_f1": (_finite_list, "a list of finite numbers"),
 }
 
+#: Metadata fields that hold one value in [0, 1] per label, in label order (and what one is).
+PER_LABEL_METADATA: dict[str, str] = {
+    "threshold_heldout_f1": "F1 score",
+    "threshold_validation_f1": "F1 score",
+}
+
 #: How deep metadata may nest (lists and mappings); fits write three levels.
 _MAX_DEPTH = 32
 
 
-def _metadata(where, metadata) -> dict:
+def _metadata(where, metadata, n_labels: int) -> dict:
+    """Check the metadata: plain data; known fields of their type (per-label: one per label)."""
     if not isinstance(metadata, dict):
         raise ModelError(f"{where}: the model's metadata is not a mapping")
     for key, value in metadata.items():
@@ -656,6 +693,13 @@ def _metadata(where, metadata) -> dict:
                 f"{where}: the model's metadata field {key!r} is not {rule[1]} "
                 f"(it is {_shown(value)})"
             )
+        if key in PER_LABEL_METADATA:
+            item = PER_LABEL_METADATA[key]
+            prefix = (
+                f"{where}: the model's metadata field {key!r} needs {n_labels} {item}s "
+                "between 0 and 1, one per label"
+            )
+            _one_per_label(prefix, item, value, n_labels)
     return metadata
 
 
@@ -736,9 +780,10 @@ def _load_transformer(folder: Path, allow_version_mismatch: bool) -> EmotionMode
         label_names = _label_names(where, sidecar.get("label_names"))
         _thresholds(where, sidecar.get("thresholds"), len(label_names))
         _versions(where, sidecar.get("versions", {}))
-        _metadata(where, {k: v for k, v in sidecar.items() if k not in RESERVED_FIELDS})
+        others = {k: v for k, v in sidecar.items() if k not in RESERVED_FIELDS}
+        _metadata(where, others, len(label_names))
     model = load_transformer_model(folder, allow_version_mismatch=allow_version_mismatch)
-    model.metadata = _metadata(where, model.metadata)
+    model.metadata = _metadata(where, model.metadata, len(model.label_names))
     return model
 
 

@@ -10,12 +10,16 @@
 - ``/docs`` and ``/openapi.json``: the OpenAPI description. It is the contract:
   it declares every limit the server enforces and every status it answers.
 
+``HEAD`` works wherever ``GET`` does: the same status and headers, no body.
+
 Every error is a JSON object ``{"error": "one line", "detail": [...] | null}``:
 422 for malformed JSON or UTF-8, wrong types, unknown fields, empty lists or
 blank texts (``detail`` lists pydantic's errors when it found them); 413 when
 the body, the batch or a text is over its limit; 408, 431 and 503 from the
 :class:`~emoclassic.http_guard.RequestGuard` (slow body, headers too large,
-shutting down). The model is loaded once by the caller. A request whose texts
+shutting down); 404 for a path the schema does not list (a trailing slash is
+not redirected) and 405 for a method the path does not take, with an ``Allow``
+header. The model is loaded once by the caller. A request whose texts
 cost little (a model with the fast linear path and at most ``INLINE_CHARS``
 characters in all) is scored on the event loop; everything else runs in one
 worker thread at a time, so that ``/health`` stays fast while heavy batches
@@ -26,6 +30,7 @@ are scored.
 # annotations at run time, and the request schemas are local to create_app.
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -79,6 +84,8 @@ def create_app(model: "EmotionModel", limits: ServeLimits | None = None, *, name
     ----------
     model : EmotionModel
         A loaded model; it is shared by all requests and never modified.
+        ``emoclassic serve`` warms it up first
+        (:meth:`~emoclassic.model.EmotionModel.warm_up`).
     limits : ServeLimits, optional
         Request limits.
     name : str, default="model"
@@ -109,19 +116,13 @@ def create_app(model: "EmotionModel", limits: ServeLimits | None = None, *, name
 
     limits = limits or ServeLimits()
 
-    def error(text: str):
-        return {"model": api_schemas.Error, "description": text}
-
     app = fastapi.FastAPI(
         title="emoclassic",
-        description="Multi-label emotion classification of texts.",
+        description="Multi-label emotion classification of texts. HEAD works wherever GET "
+        "does (the same status and headers, no body).",
         version=__version__,
-        responses={
-            408: error(f"headers or body not received within {limits.read_timeout:g} s"),
-            413: error(f"request body over {limits.max_body_bytes} bytes"),
-            431: error(f"request line and headers over {limits.max_header_bytes} bytes"),
-            503: error("the server is shutting down"),
-        },
+        responses=_common_responses(api_schemas.Error, limits),
+        redirect_slashes=False,  # "/health/" is 404, not an undeclared 307 redirect
     )
     app.state.stopping = threading.Event()
     app.add_middleware(
@@ -134,6 +135,27 @@ def create_app(model: "EmotionModel", limits: ServeLimits | None = None, *, name
     _add_error_handlers(app)
     _add_routes(app, model, limits, name)
     return app
+
+
+def _common_responses(error_model, limits: ServeLimits) -> dict[int, dict]:
+    """Return the statuses any request can get, whatever its operation, to declare on each.
+
+    404 and 405 come from routing, before an operation is chosen: a client gets
+    them for a path the schema does not list, or a method the path does not take.
+    """
+
+    def error(text: str, **more) -> dict:
+        return {"model": error_model, "description": text, **more}
+
+    allow = {"description": "the methods the path takes", "schema": {"type": "string"}}
+    return {
+        404: error("no such path: the paths are the ones this schema lists"),
+        405: error("the path does not take this method", headers={"Allow": allow}),
+        408: error(f"headers or body not received within {limits.read_timeout:g} s"),
+        413: error(f"request body over {limits.max_body_bytes} bytes"),
+        431: error(f"request line and headers over {limits.max_header_bytes} bytes"),
+        503: error("the server is shutting down"),
+    }
 
 
 def _add_error_handlers(app) -> None:
@@ -153,16 +175,39 @@ def _add_error_handlers(app) -> None:
     @app.exception_handler(HTTPException)
     async def http_error(request, exc: HTTPException):
         status, message = exc.status_code, str(exc.detail)
+        headers = getattr(exc, "headers", None)
         if status == 400:  # FastAPI could not decode the body (bad UTF-8, too deeply nested)
             status, message = (
                 422,
                 f"the body is not valid JSON ({first_line(exc.__cause__ or exc)})",
             )
+        if status == 405:  # routing names the first route's methods only: GET, not HEAD
+            headers = {**(headers or {}), "Allow": ", ".join(_methods_at(app, request.scope))}
         return JSONResponse(
-            status_code=status,
-            content={"error": message, "detail": None},
-            headers=getattr(exc, "headers", None),
+            status_code=status, content={"error": message, "detail": None}, headers=headers
         )
+
+
+def _methods_at(app, scope: dict) -> list[str]:
+    """Return every method a route takes at the request's path, sorted (for ``Allow``)."""
+    from starlette.routing import Match
+
+    methods = set()
+    for route in app.router.routes:
+        match, _ = route.matches(scope)
+        if match is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return sorted(methods)
+
+
+def _add_get(app, path: str, endpoint: Callable) -> None:
+    """Serve ``endpoint`` on ``GET path``, and on ``HEAD path`` (headers only, as HTTP says).
+
+    The HEAD route stays out of the schema: it would repeat the GET operation
+    under the same operation id, and HTTP defines HEAD from GET.
+    """
+    app.add_api_route(path, endpoint, methods=["GET"])
+    app.add_api_route(path, endpoint, methods=["HEAD"], include_in_schema=False)
 
 
 def _add_routes(app, model: "EmotionModel", limits: ServeLimits, name: str) -> None:
@@ -178,16 +223,17 @@ def _add_routes(app, model: "EmotionModel", limits: ServeLimits, name: str) -> N
         limits.max_batch, limits.max_text_chars, limits.max_body_bytes
     )
 
-    @app.get("/health")
     async def health() -> Health:
-        """Report liveness: the loaded model's name, kind and label count."""
+        """Report liveness: the loaded model's name, kind and label count (HEAD too)."""
         return Health(status="ok", model=name, kind=model.kind, labels=len(labels))
 
-    @app.get("/labels")
     async def get_labels() -> Labels:
-        """Return the label list, in score-column order, with the tuned thresholds."""
+        """Return the label list, in score-column order, with the tuned thresholds (HEAD too)."""
         cutoffs = dict(zip(labels, model.thresholds.tolist(), strict=True))
         return Labels(labels=labels, thresholds=cutoffs)
+
+    _add_get(app, "/health", health)
+    _add_get(app, "/labels", get_labels)
 
     def answer(request) -> bytes:
         scores = model.predict_proba(request.texts)
