@@ -43,8 +43,8 @@ MODEL = "smollm2-135m"
 
 def generate(seed: int, max_iterations: int, data: EmotionDataset):
     """Run (or replay from the cache) the augmentation loop for one seed."""
-    from emoclassic.augment.backend import make_backend
     from emoclassic.augment.cache import GenerationCache
+    from emoclassic.augment.factory import make_backend
     from emoclassic.augment.filters import QualityFilter
     from emoclassic.augment.loop import AugmentSettings, augment_split
     from emoclassic.augment.meaning import SentenceEncoder

@@ -57,7 +57,7 @@ def _prompts(n_prompts: int) -> list[str]:
 
 
 def bench_real(model: str, n_prompts: int, batch_size: int, parallel: int, tokens: int):
-    from emoclassic.augment.backend import make_backend
+    from emoclassic.augment.factory import make_backend
 
     prompts = _prompts(n_prompts)
     seeds = list(range(len(prompts)))

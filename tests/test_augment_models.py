@@ -8,7 +8,7 @@ import pytest
 
 from conftest import run_cli
 from emoclassic.augment import models
-from emoclassic.augment.backend import choose_backend, make_backend
+from emoclassic.augment.factory import choose_backend, make_backend
 from emoclassic.augment.models import OFFLINE_MODELS, resolve_model
 from emoclassic.errors import MissingDependencyError, UsageError
 

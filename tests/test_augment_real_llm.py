@@ -20,7 +20,7 @@ if importlib.util.find_spec("xllamacpp") is None or importlib.util.find_spec("ll
 
 @pytest.fixture(scope="module")
 def smollm():
-    from emoclassic.augment.backend import make_backend
+    from emoclassic.augment.factory import make_backend
 
     # One slot: with several, batching changes the floating-point result of a step.
     return make_backend("llamacpp", model="smollm2-135m", max_new_tokens=24, parallel=1)

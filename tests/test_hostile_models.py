@@ -29,7 +29,8 @@ from hypothesis import strategies as st
 from conftest import LABELS, toy_split
 from emoclassic.compare import format_comparison
 from emoclassic.errors import ModelError
-from emoclassic.persistence import PER_LABEL_METADATA, load_model, save_model
+from emoclassic.model_fields import PER_LABEL_METADATA
+from emoclassic.persistence import load_model, save_model
 
 TEXTS = ["so happy today", "angry and scared of the dark"]
 FORMATS = ["joblib", "skops"]

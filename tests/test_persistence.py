@@ -341,7 +341,7 @@ def test_a_sub_folder_of_the_data_folder_may_hold_the_model(csv_folder, capsys):
 
 
 def test_data_inputs_names_what_the_loader_reads(csv_folder, tmp_path):
-    from emoclassic.cli._fit import data_inputs
+    from emoclassic.cli._common import data_inputs
 
     files, folders = data_inputs(str(csv_folder))
     assert sorted(p.name for p in files) == ["dev.csv", "test.csv", "train.csv"]

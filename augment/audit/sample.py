@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from emoclassic.atomic import atomic_write_text
-from emoclassic.augment.backend import choose_backend, make_backend
 from emoclassic.augment.cache import generation_key
+from emoclassic.augment.factory import choose_backend, make_backend
 from emoclassic.augment.loop import generation_seed
 from emoclassic.augment.prompts import PromptTemplate
 from emoclassic.augment.selection import select_minority_labels

@@ -6,17 +6,24 @@ sidecar ``<name>.json`` repeats the metadata for people and tools and records
 the name of its model file (``model_file``). The two are written as a pair:
 both are replaced, or neither (:func:`emoclassic.atomic.atomic_files`).
 
-Every field is checked on load, and by the same rules before a save: label
-names are distinct, non-empty strings without control or format characters,
-line breaks or white space at either end; thresholds are real numbers in
-[0, 1], one per label; versions are strings; metadata is plain data
-(strings, numbers, booleans, ``None``, lists and string-keyed mappings), and
-the fields emoclassic reads back have their type (``fit_seconds`` a finite
-number of seconds, ``recipe`` a string, ...); the per-label ones
-(``threshold_heldout_f1``, ``threshold_validation_f1``) hold one F1 score in
-[0, 1] per label, like the thresholds.
+Every field is checked on load, and by the same rules before a save
+(:mod:`emoclassic.model_fields`): label names are distinct, non-empty strings
+without control or format characters, line breaks or white space at either
+end; thresholds are real numbers in [0, 1], one per label; versions are
+strings; metadata is plain data (strings, numbers, booleans, ``None``, lists
+and string-keyed mappings), and the fields emoclassic reads back have their
+type (``fit_seconds`` a finite number of seconds, ``recipe`` a string, ...);
+the per-label ones (``threshold_heldout_f1``, ``threshold_validation_f1``)
+hold one F1 score in [0, 1] per label, like the thresholds.
 A file that breaks a rule is refused with a one-line
 :class:`~emoclassic.errors.ModelError`, never loaded to mislabel texts later.
+
+:func:`load_model` opens every kind of saved model: it reads the saved
+``kind`` (from the model file, or from the sidecar of a model folder) and
+hands over to the loader registered for that kind (:func:`register_loader`).
+The classical kind's loader is here; the transformer kind's is in
+:mod:`emoclassic.transformer.saving`, imported only when a transformer folder
+is opened, so loading a scikit-learn model never imports torch.
 
 Loading a joblib file runs pickle, which can execute code: only load models
 you trust. A ``.skops`` file (:mod:`emoclassic.safeio`) loads only an
@@ -26,64 +33,54 @@ allow-list of types and is the format to use for models from elsewhere.
 from __future__ import annotations
 
 import json
-import math
-import platform
 import warnings
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from emoclassic.atomic import atomic_files, check_not_an_input, check_output_file
 from emoclassic.errors import ModelError, UsageError
-from emoclassic.label_names import first_line_breaker, label_name_problem
+from emoclassic.label_names import first_line_breaker
 from emoclassic.model import EmotionModel, SklearnEmotionModel
+from emoclassic.model_fields import (
+    check_format_version,
+    check_label_list,
+    check_metadata,
+    check_thresholds,
+    check_versions,
+    is_exactly,
+    is_finite_list,
+    shown,
+)
+from emoclassic.model_format import (
+    FOLDER_SIDECAR,
+    FORMAT,
+    FORMAT_VERSION,
+    library_versions,
+    read_folder_sidecar,
+    read_json,
+    sidecar_dict,
+)
 from emoclassic.safeio import dump_skops, is_skops_file, load_skops
 
 __all__ = [
     "FILE_FORMATS",
-    "FORMAT",
-    "FORMAT_VERSION",
+    "LOADERS",
+    "ModelLoader",
     "check_label_names",
     "check_model_path",
     "check_sidecar_free",
-    "library_versions",
     "load_model",
+    "register_loader",
     "save_model",
 ]
 
-FORMAT = "emoclassic-model"
-FORMAT_VERSION = 1
 #: On-disk formats of :func:`save_model`; ``joblib`` is the default.
 FILE_FORMATS = ("joblib", "skops")
 #: Suffixes of model files; a sidecar that names no model file may belong to either.
 MODEL_SUFFIXES = (".joblib", ".skops")
-#: Sidecar fields written by :func:`save_model` itself, which metadata must not shadow.
-RESERVED_FIELDS = (
-    "format",
-    "format_version",
-    "kind",
-    "label_names",
-    "thresholds",
-    "versions",
-    "model_file",
-)
-
-
-def library_versions() -> dict[str, str]:
-    """Versions of the libraries a saved model depends on."""
-    import joblib
-    import sklearn
-
-    from emoclassic import __version__
-
-    return {
-        "emoclassic": __version__,
-        "scikit-learn": sklearn.__version__,
-        "numpy": np.__version__,
-        "joblib": joblib.__version__,
-        "python": platform.python_version(),
-    }
 
 
 def sidecar_path(path: str | Path) -> Path:
@@ -197,7 +194,7 @@ def check_sidecar_free(path: str | Path) -> None:
             f"{sidecar}: exists and is not a regular file, where the sidecar of {path.name} "
             "would go; choose another model name"
         )
-    recorded = _read_json(sidecar)
+    recorded = read_json(sidecar)
     if not isinstance(recorded, dict) or recorded.get("format") != FORMAT:
         raise UsageError(
             f"{sidecar}: exists and is not an emoclassic sidecar; saving {path.name} would "
@@ -205,7 +202,7 @@ def check_sidecar_free(path: str | Path) -> None:
         )
     if recorded.get("kind", SklearnEmotionModel.kind) != SklearnEmotionModel.kind:
         raise UsageError(
-            f"{sidecar}: is the sidecar of a {_shown(recorded.get('kind'))} model; saving "
+            f"{sidecar}: is the sidecar of a {shown(recorded.get('kind'))} model; saving "
             f"{path.name} would overwrite it; choose another model name"
         )
     owner = _recorded_model_file(recorded)
@@ -227,19 +224,6 @@ def check_sidecar_free(path: str | Path) -> None:
             f"{path.name} would overwrite it; remove the one that is stale or choose another "
             "model name"
         )
-
-
-def _read_json(path: Path):
-    """Return the JSON value in ``path``, or ``None`` when it cannot be read as JSON.
-
-    Only a regular file is read: a named pipe would block.
-    """
-    try:
-        if not path.is_file():
-            return None
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
-        return None
 
 
 def _recorded_model_file(sidecar: dict) -> str | None:
@@ -308,9 +292,9 @@ def save_model(
     path = Path(path)
     file_format = check_model_path(path, file_format)
     where = f"{path}: cannot save the model"
-    label_names = _label_names(where, list(model.label_names))
-    thresholds = _thresholds(where, model.thresholds, len(label_names))
-    metadata = _metadata(where, model.metadata, len(label_names))
+    label_names = check_label_list(where, list(model.label_names))
+    thresholds = check_thresholds(where, model.thresholds, len(label_names))
+    metadata = check_metadata(where, model.metadata, len(label_names))
     versions = library_versions()
     payload = {
         "format": FORMAT,
@@ -346,37 +330,88 @@ def _plain(value):
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def sidecar_dict(
-    model: EmotionModel, versions: dict[str, str], *, model_file: str | None = None
-) -> dict:
-    """Build the JSON sidecar: label list, thresholds, versions and metadata.
+# --- loading: one loader per saved kind ---
+
+#: ``load(path, saved, allow_version_mismatch) -> EmotionModel``: see :class:`ModelLoader`.
+LoadFunction = Callable[[Path, dict, bool], EmotionModel]
+
+
+@dataclass(frozen=True)
+class ModelLoader:
+    """How :func:`load_model` opens one kind of saved model.
+
+    Attributes
+    ----------
+    kind : str
+        The saved ``kind`` it opens (the model's :attr:`EmotionModel.kind`).
+    load : callable
+        ``load(path, saved, allow_version_mismatch) -> EmotionModel``.
+        ``saved`` is what :func:`load_model` read to learn the kind: the
+        payload of a model file (its format marker and format version
+        checked), or the sidecar of a model folder (its format marker
+        checked). It raises :class:`~emoclassic.errors.ModelError` with one
+        line for anything it refuses.
+    folder : bool
+        Whether the kind is saved as a folder holding an ``emoclassic.json``
+        sidecar (a transformer model), rather than as one model file.
+    """
+
+    kind: str
+    load: LoadFunction
+    folder: bool = False
+
+
+#: The registered loaders by kind (see :func:`register_loader`).
+LOADERS: dict[str, ModelLoader] = {}
+
+
+def register_loader(kind: str, load: LoadFunction, *, folder: bool = False) -> None:
+    """Make :func:`load_model` open the saved models of ``kind`` with ``load``.
+
+    emoclassic registers ``"sklearn"`` (a model file) and ``"transformer"``
+    (a model folder). A loader registered again under the same kind replaces
+    the first.
 
     Parameters
     ----------
-    model : EmotionModel
-        The model described.
-    versions : dict of str
-        :func:`library_versions` (plus any more).
-    model_file : str, optional
-        The name of the model file the sidecar belongs to, recorded as
-        ``model_file`` (a transformer folder's sidecar has none).
+    kind : str
+        The ``kind`` the saved model records.
+    load : callable
+        ``load(path, saved, allow_version_mismatch) -> EmotionModel`` (see
+        :class:`ModelLoader`). Import heavy libraries inside it, not at the
+        top of its module, so that registering it costs nothing.
+    folder : bool, default=False
+        Whether the kind is saved as a folder with an ``emoclassic.json``
+        sidecar rather than as one file.
 
-    Returns
-    -------
-    dict
-        The fixed fields first, then the metadata; a metadata field never
-        replaces a fixed one.
+    Examples
+    --------
+    A kind saved as a folder whose sidecar holds everything:
+
+    >>> import json, pathlib, tempfile
+    >>> def load_fixed(folder, sidecar, allow_version_mismatch):
+    ...     return EmotionModel(sidecar["label_names"], sidecar["thresholds"])
+    >>> register_loader("fixed", load_fixed, folder=True)
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> sidecar = {"format": "emoclassic-model", "kind": "fixed",
+    ...            "label_names": ["joy"], "thresholds": [0.5]}
+    >>> _ = (folder / "emoclassic.json").write_text(json.dumps(sidecar))
+    >>> load_model(folder).label_names
+    ('joy',)
+    >>> del LOADERS["fixed"]
     """
-    fixed = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "kind": model.kind,
-        **({} if model_file is None else {"model_file": model_file}),
-        "label_names": list(model.label_names),
-        "thresholds": [round(float(t), 6) for t in model.thresholds],
-        "versions": versions,
-    }
-    return {**fixed, **model.metadata, **fixed}
+    LOADERS[kind] = ModelLoader(kind, load, folder)
+
+
+def _registered(kind: object, *, folder: bool) -> ModelLoader | None:
+    """Return the loader of ``kind`` for that layout (file or folder), or ``None``."""
+    loader = LOADERS.get(kind) if isinstance(kind, str) else None
+    return loader if loader is not None and loader.folder == folder else None
+
+
+def _kinds(*, folder: bool) -> list[str]:
+    """Return the kinds registered for one layout, in registration order."""
+    return [kind for kind, loader in LOADERS.items() if loader.folder == folder]
 
 
 def load_model(path: str | Path, *, allow_version_mismatch: bool = False) -> EmotionModel:
@@ -423,18 +458,31 @@ def load_model(path: str | Path, *, allow_version_mismatch: bool = False) -> Emo
         ) from None
     if not found:
         raise ModelError(f"{path}: no such model file")
-    if folder:  # a transformer model folder (save_pretrained + emoclassic.json)
-        return _load_transformer(path, allow_version_mismatch)
+    if folder:  # a model folder: its kind is in its sidecar, emoclassic.json
+        sidecar = read_folder_sidecar(path)
+        kind = sidecar.get("kind")
+        loader = _registered(kind, folder=True)
+        if loader is None:
+            kinds = " or ".join(_kinds(folder=True))
+            raise ModelError(f"{path / FOLDER_SIDECAR}: not a {kinds} model (kind {kind!r})")
+        return loader.load(path, sidecar, allow_version_mismatch)
     if not regular:  # a pipe or a device would block the reader
         raise ModelError(f"{path}: not a regular file")
     payload = load_skops(path) if is_skops_file(path) else _read_payload(path)
-    if not isinstance(payload, dict) or not _is_exactly(payload.get("format"), FORMAT):
+    if not isinstance(payload, dict) or not is_exactly(payload.get("format"), FORMAT):
         raise ModelError(f"{path}: not an emoclassic model file")
-    _check_format_version(path, payload.get("format_version"))
-    if not _is_exactly(payload.get("kind", SklearnEmotionModel.kind), SklearnEmotionModel.kind):
-        raise ModelError(f"{path}: not a classical emoclassic model (its kind is not 'sklearn')")
-    label_names = _label_names(path, payload.get("label_names"))
-    versions = _versions(path, payload.get("versions"))
+    check_format_version(path, payload.get("format_version"))
+    loader = _registered(payload.get("kind", SklearnEmotionModel.kind), folder=False)
+    if loader is None:
+        kinds = " or ".join(map(repr, _kinds(folder=False)))
+        raise ModelError(f"{path}: not a classical emoclassic model (its kind is not {kinds})")
+    return loader.load(path, payload, allow_version_mismatch)
+
+
+def _load_sklearn(path: Path, payload: dict, allow_version_mismatch: bool) -> SklearnEmotionModel:
+    """Open a classical model from its file's payload: every field, then the estimator."""
+    label_names = check_label_list(path, payload.get("label_names"))
+    versions = check_versions(path, payload.get("versions"))
     _check_versions(path, versions, allow_version_mismatch)
     estimator = payload.get("estimator")
     if estimator is None or not hasattr(estimator, "predict_proba"):
@@ -445,8 +493,8 @@ def load_model(path: str | Path, *, allow_version_mismatch: bool = False) -> Emo
             f"{path}: the estimator scores {width} labels but the model names "
             f"{len(label_names)}; the file is inconsistent"
         )
-    metadata = _metadata(path, payload.get("metadata", {}), len(label_names))
-    thresholds = _thresholds(path, payload.get("thresholds"), len(label_names))
+    metadata = check_metadata(path, payload.get("metadata", {}), len(label_names))
+    thresholds = check_thresholds(path, payload.get("thresholds"), len(label_names))
     _check_sidecar_agrees(path, label_names, thresholds)
     model = SklearnEmotionModel(estimator, label_names, thresholds, metadata)
     _check_finite_weights(path, model)
@@ -500,235 +548,12 @@ def check_label_names(names, where: str | Path = "the label list") -> list[str]:
     ...
     emoclassic.errors.ModelError: data: the model's label list is missing or not a list of names (label 1, 'bad\nname', has a control character (U+000A))
     """  # noqa: E501
-    return _label_names(where, names)
-
-
-# --- field rules, shared by load_model, save_model and check_label_names ---
-
-
-def _is_exactly(value, expected: str) -> bool:
-    """``value == expected`` for a string ``value``; ``False`` for anything else."""
-    return isinstance(value, str) and value == expected
-
-
-def _is_integer(value) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
-
-
-def _is_real(value) -> bool:
-    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(
-        value, bool | np.bool_
-    )
-
-
-def _is_finite(value) -> bool:
-    """Tell whether ``value`` is a real number that is not NaN or infinite (and fits in a float)."""
-    if not _is_real(value):
-        return False
-    try:
-        return math.isfinite(float(value))
-    except OverflowError:
-        return False
-
-
-def _shown(value, limit: int = 40) -> str:
-    r"""Describe ``value`` in a few words for a one-line error message.
-
-    Strings, numbers, booleans and ``None`` are shown (cut to ``limit``
-    characters, control characters escaped); anything else by its type.
-
-    Examples
-    --------
-    >>> _shown("fe\nar"), _shown(True), _shown(7), _shown(float("nan")), _shown({})
-    ("'fe\\nar'", 'True', '7', 'nan', 'a dict')
-    """
-    if value is None or isinstance(value, bool | np.bool_):
-        text = repr(None if value is None else bool(value))
-    elif isinstance(value, str):
-        text = repr(str(value))
-    elif _is_integer(value):
-        text = str(int(value)) if abs(int(value)) < 10**limit else "a huge integer"
-    elif _is_real(value):
-        text = repr(float(value))
-    else:
-        name = type(value).__name__
-        text = f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _label_names(where, values) -> list[str]:
-    prefix = f"{where}: the model's label list is missing or not a list of names"
-    if not isinstance(values, list | tuple) or not values:
-        raise ModelError(prefix)
-    for index, name in enumerate(values):
-        if not isinstance(name, str):
-            raise ModelError(f"{prefix} (label {index} is {_shown(name)}, not a string)")
-        if not name.strip():
-            raise ModelError(f"{prefix} (label {index} is empty)")
-        problem = label_name_problem(name)
-        if problem is not None:
-            raise ModelError(f"{prefix} (label {index}, {_shown(name)}, {problem})")
-    if len(set(values)) != len(values):
-        repeated = next(name for index, name in enumerate(values) if name in values[:index])
-        raise ModelError(f"{where}: the model's label list repeats a name ({_shown(repeated)})")
-    return [str(name) for name in values]
-
-
-def _thresholds(where, values, n_labels: int) -> np.ndarray:
-    prefix = f"{where}: the model needs {n_labels} finite thresholds between 0 and 1, one per label"
-    return _one_per_label(prefix, "threshold", values, n_labels)
-
-
-def _one_per_label(prefix: str, item: str, values, n_labels: int) -> np.ndarray:
-    """Check that ``values`` holds one finite number in [0, 1] per label, in label order.
-
-    Parameters
-    ----------
-    prefix : str
-        The start of every error message: what is checked, and where.
-    item : str
-        What one value is called in a message (``"threshold"``).
-    values : object
-        The field as stored.
-    n_labels : int
-        How many labels the model names.
-
-    Returns
-    -------
-    numpy.ndarray
-        The values as float64, shape ``(n_labels,)``.
-
-    Raises
-    ------
-    ModelError
-        ``prefix`` and, in parentheses, what is wrong: the count, or the first bad value.
-    """
-    if isinstance(values, np.ndarray):
-        if values.ndim != 1 or values.dtype.kind not in "iuf":
-            raise ModelError(f"{prefix} (it has an array of {values.dtype} {values.shape})")
-        values = values.tolist()
-    if not isinstance(values, list | tuple):
-        raise ModelError(f"{prefix} (it has {_shown(values)})")
-    if len(values) != n_labels:
-        raise ModelError(f"{prefix} (it has {len(values)})")
-    for index, value in enumerate(values):
-        if not _is_real(value):
-            raise ModelError(f"{prefix} ({item} {index} is {_shown(value)}, not a number)")
-        if not _is_finite(value) or not 0 <= value <= 1:
-            raise ModelError(f"{prefix} ({item} {index} is {_shown(value)})")
-    return np.asarray([float(value) for value in values], dtype=np.float64)
-
-
-def _versions(where, values) -> dict[str, str]:
-    if not isinstance(values, dict) or not all(
-        isinstance(key, str) and isinstance(value, str) and first_line_breaker(key + value) is None
-        for key, value in values.items()
-    ):
-        raise ModelError(f"{where}: the model's versions field is not a mapping of names")
-    return values
-
-
-def _check_format_version(where, version) -> None:
-    if not _is_integer(version) or version < 1:
-        raise ModelError(f"{where}: the model's format_version is not a positive integer")
-    if version > FORMAT_VERSION:
-        raise ModelError(f"{where}: written by a newer emoclassic (format {version}); upgrade")
-
-
-def _non_negative(value) -> bool:
-    return _is_finite(value) and value >= 0
-
-
-def _finite_list(value) -> bool:
-    return isinstance(value, list | tuple) and all(_is_finite(item) for item in value)
-
-
-#: Metadata fields that emoclassic reads back or prints, and the rule of each.
-METADATA_RULES: dict[str, tuple[Callable[[object], bool], str]] = {
-    "recipe": (lambda v: isinstance(v, str), "a string"),
-    "recipe_summary": (lambda v: isinstance(v, str), "a string"),
-    "decision_rule": (lambda v: isinstance(v, str), "a string"),
-    "thresholds_from": (lambda v: isinstance(v, str), "a string"),
-    "base_model": (lambda v: isinstance(v, str), "a string"),
-    "precision": (lambda v: isinstance(v, str), "a string"),
-    "fit_seconds": (_non_negative, "a finite number of seconds"),
-    "synthetic_weight": (_non_negative, "a finite number of 0 or more"),
-    "seed": (lambda v: _is_integer(v) and v >= 0, "a non-negative integer"),
-    "best_epoch": (lambda v: v is None or (_is_integer(v) and v >= 0), "an epoch number"),
-    "max_length": (lambda v: _is_integer(v) and v >= 1, "a positive integer"),
-    "search": (lambda v: isinstance(v, dict), "a mapping"),
-    "best_params": (lambda v: isinstance(v, dict), "a mapping"),
-    "data": (lambda v: isinstance(v, dict), "a mapping"),
-    "metrics": (lambda v: isinstance(v, dict), "a mapping"),
-    "training": (lambda v: isinstance(v, dict), "a mapping"),
-    "threshold_heldout_f1": (_finite_list, "a list of finite numbers"),
-    "threshold_validation_f1": (_finite_list, "a list of finite numbers"),
-}
-
-#: Metadata fields that hold one value in [0, 1] per label, in label order (and what one is).
-PER_LABEL_METADATA: dict[str, str] = {
-    "threshold_heldout_f1": "F1 score",
-    "threshold_validation_f1": "F1 score",
-}
-
-#: How deep metadata may nest (lists and mappings); fits write three levels.
-_MAX_DEPTH = 32
-
-
-def _metadata(where, metadata, n_labels: int) -> dict:
-    """Check the metadata: plain data; known fields of their type (per-label: one per label)."""
-    if not isinstance(metadata, dict):
-        raise ModelError(f"{where}: the model's metadata is not a mapping")
-    for key, value in metadata.items():
-        if not isinstance(key, str):
-            raise ModelError(f"{where}: the model's metadata has a key that is not a string")
-        if key in RESERVED_FIELDS:
-            raise ModelError(f"{where}: the model's metadata repeats the field {key!r}")
-        problem = _plain_data_problem(value, _MAX_DEPTH)
-        if problem is not None:
-            raise ModelError(f"{where}: the model's metadata field {_shown(key)} {problem}")
-        rule = METADATA_RULES.get(key)
-        if rule is not None and not rule[0](value):
-            raise ModelError(
-                f"{where}: the model's metadata field {key!r} is not {rule[1]} "
-                f"(it is {_shown(value)})"
-            )
-        if key in PER_LABEL_METADATA:
-            item = PER_LABEL_METADATA[key]
-            prefix = (
-                f"{where}: the model's metadata field {key!r} needs {n_labels} {item}s "
-                "between 0 and 1, one per label"
-            )
-            _one_per_label(prefix, item, value, n_labels)
-    return metadata
-
-
-def _plain_data_problem(value, depth: int) -> str | None:
-    """Why ``value`` is not plain JSON-like data, or ``None`` when it is."""
-    if value is None or isinstance(value, str | bool | np.bool_) or _is_real(value):
-        return None
-    if depth <= 0:
-        return f"nests deeper than {_MAX_DEPTH} levels"
-    if isinstance(value, list | tuple):
-        items = value
-    elif isinstance(value, dict):
-        if not all(isinstance(key, str) for key in value):
-            return "holds a mapping with a key that is not a string"
-        items = value.values()
-    else:
-        return f"holds {_shown(value)}, which is not plain data"
-    return next(
-        (p for p in (_plain_data_problem(item, depth - 1) for item in items) if p is not None),
-        None,
-    )
-
-
-# --- loading ---
+    return check_label_list(where, names)
 
 
 def _model_of_sidecar(sidecar: Path) -> Path:
     """Return the model file a ``.json`` sidecar belongs to (as recorded, else by its stem)."""
-    recorded = _read_json(sidecar) if sidecar.is_file() else None
+    recorded = read_json(sidecar) if sidecar.is_file() else None
     owner = _recorded_model_file(recorded) if isinstance(recorded, dict) else None
     if owner is not None and (sidecar.parent / owner).is_file():
         return sidecar.parent / owner
@@ -745,7 +570,7 @@ def _check_sidecar_agrees(path: Path, label_names: list[str], thresholds: np.nda
     are rounded to 6 decimals.
     """
     sidecar = sidecar_path(path)
-    recorded = _read_json(sidecar) if sidecar.is_file() else None
+    recorded = read_json(sidecar) if sidecar.is_file() else None
     if not isinstance(recorded, dict) or _recorded_model_file(recorded) != path.name:
         return
     listed_names = recorded.get("label_names")
@@ -755,36 +580,13 @@ def _check_sidecar_agrees(path: Path, label_names: list[str], thresholds: np.nda
             "one of the two files was altered"
         )
     listed = recorded.get("thresholds")
-    if not _finite_list(listed) or len(listed) != len(thresholds):
+    if not is_finite_list(listed) or len(listed) != len(thresholds):
         return
     if not np.allclose(np.asarray(listed, dtype=np.float64), thresholds, rtol=0, atol=1e-6):
         raise ModelError(
             f"{path}: its thresholds differ from the ones in its sidecar {sidecar}; "
             "one of the two files was altered"
         )
-
-
-def _load_transformer(folder: Path, allow_version_mismatch: bool) -> EmotionModel:
-    """Check the folder's sidecar by the same rules, then open the transformer model."""
-    from emoclassic.transformer.saving import SIDECAR_NAME, load_transformer_model
-
-    sidecar = _read_json(folder / SIDECAR_NAME)
-    where = folder / SIDECAR_NAME
-    if (
-        isinstance(sidecar, dict)
-        and _is_exactly(sidecar.get("format"), FORMAT)
-        and _is_exactly(sidecar.get("kind"), "transformer")
-    ):  # anything else: the transformer loader words its own refusal
-        if "format_version" in sidecar:
-            _check_format_version(where, sidecar["format_version"])
-        label_names = _label_names(where, sidecar.get("label_names"))
-        _thresholds(where, sidecar.get("thresholds"), len(label_names))
-        _versions(where, sidecar.get("versions", {}))
-        others = {k: v for k, v in sidecar.items() if k not in RESERVED_FIELDS}
-        _metadata(where, others, len(label_names))
-    model = load_transformer_model(folder, allow_version_mismatch=allow_version_mismatch)
-    model.metadata = _metadata(where, model.metadata, len(model.label_names))
-    return model
 
 
 def _output_width(path: Path, estimator) -> int:
@@ -833,3 +635,14 @@ def _check_versions(path: Path, saved: dict[str, str], allow_mismatch: bool) -> 
 
 def _minor(version: str) -> tuple[str, ...]:
     return tuple(version.split(".")[:2])
+
+
+def _load_transformer(folder: Path, sidecar: dict, allow_version_mismatch: bool) -> EmotionModel:
+    """Open a transformer model folder; torch and transformers are imported only now."""
+    from emoclassic.transformer.saving import open_transformer_folder
+
+    return open_transformer_folder(folder, sidecar, allow_version_mismatch=allow_version_mismatch)
+
+
+register_loader(SklearnEmotionModel.kind, _load_sklearn)
+register_loader("transformer", _load_transformer, folder=True)

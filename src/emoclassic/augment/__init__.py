@@ -5,8 +5,10 @@ One module per step:
 - :mod:`~emoclassic.augment.selection`: which labels are rare.
 - :mod:`~emoclassic.augment.prompts`: the prompt template (``prompt.txt``).
 - :mod:`~emoclassic.augment.backend`: the generator interface;
+  :mod:`~emoclassic.augment.llamacpp_backend` (llama.cpp, GGUF files),
   :mod:`~emoclassic.augment.hf_backend` (transformers) and
-  :mod:`~emoclassic.augment.openai_backend` (OpenAI-compatible servers).
+  :mod:`~emoclassic.augment.openai_backend` (OpenAI-compatible servers);
+  :mod:`~emoclassic.augment.factory` picks and builds one by name.
 - :mod:`~emoclassic.augment.filters`: quality filters
   (``forbidden_phrases.txt``).
 - :mod:`~emoclassic.augment.cache`: the resumable JSONL generation cache.
@@ -28,7 +30,7 @@ _EXPORTS = {
     "DEFAULT_MODEL": "emoclassic.augment.backend",
     "GenerationError": "emoclassic.augment.backend",
     "Generator": "emoclassic.augment.backend",
-    "make_backend": "emoclassic.augment.backend",
+    "make_backend": "emoclassic.augment.factory",
     "GenerationCache": "emoclassic.augment.cache",
     "generation_key": "emoclassic.augment.cache",
     "QualityFilter": "emoclassic.augment.filters",

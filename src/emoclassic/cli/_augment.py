@@ -26,7 +26,8 @@ DEFAULT_OUT = Path("data") / "goemotions-augmented"
 
 def add_parser(subparsers) -> None:
     """Register the ``augment`` subcommand."""
-    from emoclassic.augment.backend import BACKENDS, DEFAULT_MODEL
+    from emoclassic.augment.backend import DEFAULT_MODEL
+    from emoclassic.augment.factory import BACKENDS
     from emoclassic.augment.models import OFFLINE_MODELS
 
     parser = subparsers.add_parser(
@@ -179,8 +180,8 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Select, generate, filter, write (and push)."""
-    from emoclassic.augment.backend import choose_backend, make_backend
     from emoclassic.augment.cache import GenerationCache
+    from emoclassic.augment.factory import choose_backend, make_backend
     from emoclassic.augment.filters import QualityFilter, load_forbidden_phrases
     from emoclassic.augment.loop import AugmentSettings, augment_split
     from emoclassic.augment.prompts import PromptTemplate

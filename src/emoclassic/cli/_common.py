@@ -9,6 +9,10 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from emoclassic.reporting import FitReport
 
 
 def whole_number(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
@@ -183,6 +187,55 @@ def load_data(args: argparse.Namespace):
     )
 
 
+def data_inputs(data: str | None) -> tuple[list[Path], list[Path]]:
+    """List the files and folders that ``--data`` reads, which no output of the run may hit.
+
+    Parameters
+    ----------
+    data : str or None
+        The ``--data`` argument.
+
+    Returns
+    -------
+    (files, folders) : tuple of list of Path
+        A single data file: itself. A folder of split files: its folder and the
+        files directly in it (split files, ``labels.txt``). A ``save_to_disk``
+        folder: its folder and every file under it. The bundled GoEmotions
+        copy: its package folder and files. A ``hub:`` dataset lives in the
+        Hugging Face cache, not among the user's files: nothing. A path that
+        does not exist: nothing (loading it fails later with its own message).
+
+    Examples
+    --------
+    >>> data_inputs("hub:owner/name")
+    ([], [])
+    >>> data_inputs("no/such/folder")
+    ([], [])
+    """
+    if data is None or data == "goemotions":
+        from importlib import resources
+
+        bundled = resources.files("emoclassic.resources.goemotions")
+        if not isinstance(bundled, Path):  # a zipped install: nothing to overwrite
+            return [], []
+        path = bundled
+    elif data.startswith("hub:"):
+        return [], []
+    else:
+        path = Path(data)
+    try:
+        if path.is_file():
+            return [path], []
+        if not path.is_dir():
+            return [], []
+        markers = ("dataset_dict.json", "dataset_info.json")
+        saved_dataset = any((path / marker).exists() for marker in markers)
+        found = path.rglob("*") if saved_dataset else path.iterdir()
+        return [item for item in found if item.is_file()], [path]
+    except (OSError, ValueError):  # a name too long, a folder that cannot be listed
+        return [], []  # loading the data reports the problem in its own words
+
+
 #: Fewest training rows a fit accepts once ``--limit`` has cut the split.
 MIN_TRAINING_ROWS = 2
 
@@ -210,6 +263,23 @@ def load_training_data(args: argparse.Namespace):
     for note in dataset.notes:
         print(f"note: {note}")
     return dataset
+
+
+def print_fit_report(report: FitReport) -> None:
+    """Print a fit's metrics table, its decision-rule note and the test macro-F1.
+
+    Parameters
+    ----------
+    report : FitReport
+        What :func:`emoclassic.reporting.report_fit` returned.
+    """
+    print()
+    print(report.overview())
+    print()
+    print(report.rule_note())
+    test_f1 = report.macro_f1("test", "tuned")
+    if test_f1 is not None:
+        print(f"test macro-F1 (default rule): {test_f1:.4f}")
 
 
 def warn(message: str) -> None:

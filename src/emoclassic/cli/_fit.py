@@ -9,10 +9,12 @@ from pathlib import Path
 from emoclassic.cli._common import (
     MIN_TRAINING_ROWS,
     add_data_arguments,
+    data_inputs,
     load_training_data,
     n_jobs,
     non_negative_float,
     positive_int,
+    print_fit_report,
     seed,
     whole_number,
 )
@@ -22,8 +24,6 @@ from emoclassic.cli._fit_transformer import (
     check_no_transformer_options,
     run_transformer,
 )
-
-RULES = (0.5, 0.2, "tuned")
 
 
 def add_parser(subparsers) -> None:
@@ -151,6 +151,7 @@ def run(args: argparse.Namespace) -> int:
     check_no_transformer_options(args)
     from emoclassic.persistence import check_label_names, check_model_path, save_model
     from emoclassic.pipelines import get_recipe
+    from emoclassic.reporting import report_fit
     from emoclassic.training import FitSettings, fit_model
 
     settings = FitSettings(
@@ -216,95 +217,9 @@ def run(args: argparse.Namespace) -> int:
         )
     print(f"fit time: {model.metadata['fit_seconds']:.1f} s")
 
-    metrics = report_metrics(model, dataset)
-    model.metadata["metrics"] = metrics
+    report = report_fit(model, dataset)
+    print_fit_report(report)
+    model.metadata["metrics"] = report.metrics
     sidecar = save_model(model, out, file_format=args.format)
     print(f"saved {out} (sidecar {sidecar})")
     return 0
-
-
-def data_inputs(data: str | None) -> tuple[list[Path], list[Path]]:
-    """List the files and folders that ``--data`` reads, which no output of the run may hit.
-
-    Parameters
-    ----------
-    data : str or None
-        The ``--data`` argument.
-
-    Returns
-    -------
-    (files, folders) : tuple of list of Path
-        A single data file: itself. A folder of split files: its folder and the
-        files directly in it (split files, ``labels.txt``). A ``save_to_disk``
-        folder: its folder and every file under it. The bundled GoEmotions
-        copy: its package folder and files. A ``hub:`` dataset lives in the
-        Hugging Face cache, not among the user's files: nothing. A path that
-        does not exist: nothing (loading it fails later with its own message).
-
-    Examples
-    --------
-    >>> data_inputs("hub:owner/name")
-    ([], [])
-    >>> data_inputs("no/such/folder")
-    ([], [])
-    """
-    if data is None or data == "goemotions":
-        from importlib import resources
-
-        bundled = resources.files("emoclassic.resources.goemotions")
-        if not isinstance(bundled, Path):  # a zipped install: nothing to overwrite
-            return [], []
-        path = bundled
-    elif data.startswith("hub:"):
-        return [], []
-    else:
-        path = Path(data)
-    try:
-        if path.is_file():
-            return [path], []
-        if not path.is_dir():
-            return [], []
-        markers = ("dataset_dict.json", "dataset_info.json")
-        saved_dataset = any((path / marker).exists() for marker in markers)
-        found = path.rglob("*") if saved_dataset else path.iterdir()
-        return [item for item in found if item.is_file()], [path]
-    except (OSError, ValueError):  # a name too long, a folder that cannot be listed
-        return [], []  # loading the data reports the problem in its own words
-
-
-def report_metrics(model, dataset) -> dict:
-    """Print the validation/test overview under each rule; return the metrics for the sidecar."""
-    from emoclassic.evaluation import evaluate_scores, format_overview
-
-    rows, metrics = [], {}
-    for split_name in ("validation", "test"):
-        if split_name not in dataset.splits:
-            continue
-        split = dataset.splits[split_name]
-        scores = model.predict_proba(split.texts)
-        metrics[split_name] = {}
-        for rule in RULES:
-            cutoffs = model.resolve_thresholds(rule)
-            report = evaluate_scores(
-                split.labels, scores, dataset.label_names, cutoffs, rule=str(rule)
-            )
-            rows.append((split_name, report))
-            metrics[split_name][str(rule)] = report.overall
-    print()
-    print(format_overview(rows))
-    print()
-    if model.metadata.get("thresholds_from") == "cross-validation":
-        print(
-            "default decision rule: per-label thresholds tuned on out-of-fold predictions on "
-            "the training split ('tuned'); 0.5 and 0.2 apply one cut-off to every label. "
-            "Validation and test rows are both unseen by the thresholds."
-        )
-    else:
-        print(
-            "default decision rule: per-label thresholds tuned on the validation split "
-            "('tuned'); 0.5 and 0.2 apply one cut-off to every label. Validation rows under "
-            "'tuned' are optimistic, since the thresholds were chosen on them."
-        )
-    if "test" in metrics:
-        print(f"test macro-F1 (default rule): {metrics['test']['tuned']['macro_f1']:.4f}")
-    return metrics

@@ -11,7 +11,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from emoclassic.cli._common import load_training_data, positive_float, positive_int
+from emoclassic.cli._common import (
+    data_inputs,
+    load_training_data,
+    positive_float,
+    positive_int,
+    print_fit_report,
+)
 
 TRANSFORMER_RECIPES = {
     "distilroberta": "fine-tuned transformer comparator (default distilroberta-base; "
@@ -107,7 +113,6 @@ def settings_from_args(args: argparse.Namespace):
 def run_transformer(args: argparse.Namespace) -> int:
     """Fine-tune, report and save."""
     from emoclassic.atomic import check_not_an_input, check_replaceable_folder
-    from emoclassic.cli._fit import data_inputs, report_metrics
     from emoclassic.errors import UsageError, require
 
     classical_only = [
@@ -127,6 +132,7 @@ def run_transformer(args: argparse.Namespace) -> int:
         raise UsageError(f"{', '.join(classical_only)} {verb} to the classical recipes only")
     require("torch", "transformer")
     require("transformers", "transformer")
+    from emoclassic.reporting import report_fit
     from emoclassic.transformer.saving import save_transformer_model
     from emoclassic.transformer.training import fit_transformer
 
@@ -168,7 +174,9 @@ def run_transformer(args: argparse.Namespace) -> int:
         f"({model.metadata['precision']})"
     )
     print(f"fit time: {model.metadata['fit_seconds']:.1f} s")
-    model.metadata["metrics"] = report_metrics(model, dataset)
+    report = report_fit(model, dataset)
+    print_fit_report(report)
+    model.metadata["metrics"] = report.metrics
     sidecar = save_transformer_model(model, out)
     checkpoint.unlink(missing_ok=True)  # the finished model replaces it
     print(f"saved {out} (sidecar {sidecar})")

@@ -4,25 +4,49 @@ The folder holds what ``save_pretrained`` writes for the model and its
 tokenizer, and ``emoclassic.json``: the same sidecar as a classical model
 (label names, thresholds, library versions, training settings, metrics).
 The whole folder is written to a temporary sibling and renamed into place.
+:func:`emoclassic.persistence.load_model` opens such a folder through
+:func:`open_transformer_folder`, the loader it registers for the
+``"transformer"`` kind; the sidecar follows the same format
+(:mod:`emoclassic.model_format`) and field rules (:mod:`emoclassic.model_fields`)
+as every other model.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from emoclassic.atomic import atomic_path
 from emoclassic.errors import ModelError, require
-from emoclassic.persistence import FORMAT, FORMAT_VERSION, library_versions, sidecar_dict
+from emoclassic.model_fields import (
+    check_format_version,
+    check_label_list,
+    check_metadata,
+    check_thresholds,
+    check_versions,
+)
+from emoclassic.model_format import (
+    FOLDER_SIDECAR,
+    RESERVED_FIELDS,
+    library_versions,
+    read_folder_sidecar,
+    sidecar_dict,
+)
+
+if TYPE_CHECKING:
+    from emoclassic.transformer.model import TransformerEmotionModel
 
 __all__ = [
     "SIDECAR_NAME",
     "is_transformer_folder",
     "load_transformer_model",
+    "open_transformer_folder",
     "save_transformer_model",
 ]
 
-SIDECAR_NAME = "emoclassic.json"
+#: The sidecar in every model folder.
+SIDECAR_NAME = FOLDER_SIDECAR
 
 
 def transformer_versions() -> dict[str, str]:
@@ -79,7 +103,7 @@ def save_transformer_model(model, folder: str | Path) -> Path:
 
 def load_transformer_model(
     folder: str | Path, *, allow_version_mismatch: bool = False, device: str | None = None
-):
+) -> TransformerEmotionModel:
     """Open a folder written by :func:`save_transformer_model`.
 
     Parameters
@@ -98,14 +122,69 @@ def load_transformer_model(
     Raises
     ------
     ModelError
-        One line when the sidecar or the weights are missing or corrupt.
+        One line when the sidecar or the weights are missing or corrupt, or
+        a field of the sidecar breaks its rule (see :func:`open_transformer_folder`).
     """
     folder = Path(folder)
-    sidecar = _read_sidecar(folder)
-    label_names = sidecar.get("label_names")
-    thresholds = sidecar.get("thresholds")
-    if not label_names or not isinstance(thresholds, list) or len(thresholds) != len(label_names):
-        raise ModelError(f"{folder / SIDECAR_NAME}: no label list with one threshold per label")
+    sidecar = read_folder_sidecar(folder)
+    return open_transformer_folder(
+        folder, sidecar, allow_version_mismatch=allow_version_mismatch, device=device
+    )
+
+
+def open_transformer_folder(
+    folder: Path,
+    sidecar: dict,
+    *,
+    allow_version_mismatch: bool = False,
+    device: str | None = None,
+) -> TransformerEmotionModel:
+    """Open a transformer model folder whose sidecar has been read.
+
+    The loader that :func:`emoclassic.persistence.load_model` uses for the
+    ``"transformer"`` kind. The sidecar's fields are checked by the rules of
+    every saved model (:mod:`emoclassic.model_fields`) before torch and
+    transformers are imported, and the metadata again once the model is built.
+
+    Parameters
+    ----------
+    folder : Path
+        The model folder.
+    sidecar : dict
+        Its ``emoclassic.json`` (:func:`~emoclassic.model_format.read_folder_sidecar`).
+    allow_version_mismatch : bool, default=False
+        Load a model saved under another major version of transformers.
+    device : str, optional
+        torch device; default: GPU when present, else CPU.
+
+    Returns
+    -------
+    TransformerEmotionModel
+
+    Raises
+    ------
+    ModelError
+        One line when the sidecar is not a transformer model's, a field breaks
+        its rule, the transformers version differs, or the weights are
+        missing, corrupt or of another width.
+
+    Examples
+    --------
+    >>> open_transformer_folder(Path("m"), {"format": "emoclassic-model", "kind": "sklearn"})
+    Traceback (most recent call last):
+    ...
+    emoclassic.errors.ModelError: m/emoclassic.json: not a transformer model (kind 'sklearn')
+    """
+    where = folder / SIDECAR_NAME
+    if sidecar.get("kind") != "transformer":
+        raise ModelError(f"{where}: not a transformer model (kind {sidecar.get('kind')!r})")
+    if "format_version" in sidecar:
+        check_format_version(where, sidecar["format_version"])
+    label_names = check_label_list(where, sidecar.get("label_names"))
+    thresholds = check_thresholds(where, sidecar.get("thresholds"), len(label_names)).tolist()
+    check_versions(where, sidecar.get("versions", {}))
+    others = {k: v for k, v in sidecar.items() if k not in RESERVED_FIELDS}
+    check_metadata(where, others, len(label_names))
     transformers = require("transformers", "transformer")
     recorded = sidecar.get("versions", {}).get("transformers", "")
     if recorded.split(".")[0] != transformers.__version__.split(".")[0] and not (
@@ -136,7 +215,7 @@ def load_transformer_model(
         )
     keys = {"format", "format_version", "kind", "label_names", "thresholds", "versions"}
     metadata = {k: v for k, v in sidecar.items() if k not in keys}
-    return TransformerEmotionModel(
+    loaded = TransformerEmotionModel(
         model,
         tokenizer,
         label_names,
@@ -145,24 +224,5 @@ def load_transformer_model(
         max_length=int(sidecar.get("max_length", 128)),
         device=device,
     )
-
-
-def _read_sidecar(folder: Path) -> dict:
-    path = folder / SIDECAR_NAME
-    if not folder.is_dir():
-        raise ModelError(f"{folder}: no such model folder")
-    if not path.is_file():
-        raise ModelError(f"{folder}: a folder without {SIDECAR_NAME}, not an emoclassic model")
-    try:
-        sidecar = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise ModelError(f"{path}: corrupt sidecar (not valid JSON)") from None
-    if not isinstance(sidecar, dict) or sidecar.get("format") != FORMAT:
-        raise ModelError(f"{path}: not an emoclassic model sidecar")
-    if sidecar.get("kind") != "transformer":
-        raise ModelError(f"{path}: not a transformer model (kind {sidecar.get('kind')!r})")
-    if sidecar.get("format_version", 0) > FORMAT_VERSION:
-        raise ModelError(
-            f"{folder}: written by a newer emoclassic (format {sidecar['format_version']}); upgrade"
-        )
-    return sidecar
+    loaded.metadata = check_metadata(where, loaded.metadata, len(loaded.label_names))
+    return loaded
