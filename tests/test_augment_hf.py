@@ -94,9 +94,11 @@ def test_augment_command_end_to_end_then_fit(tiny_model, tmp_path):
     assert first["synthetic"] and 0 <= first["source_row"] < 300
     assert first["labels"] == train[first["source_row"]]["labels"]
     assert first["target_label"] in train.features["labels"].feature.names
-    card = (out / "README.md").read_text()
-    assert card.startswith('---\nlicense: "cc-by-4.0"')
-    assert "Demszky" in card and f'"model": "{tiny_model}"' in card
+    from huggingface_hub import DatasetCard
+
+    card = DatasetCard.load(out / "README.md", repo_type="dataset")
+    assert card.data.license == "cc-by-4.0" and "Demszky" in card.text
+    assert card.data.emoclassic_augmentation["model"] == str(tiny_model)
     assert sorted(p.name for p in (out / "data").iterdir()) == [
         "test-00000-of-00001.parquet",
         "train-00000-of-00001.parquet",

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 
 import pandas as pd
 import pytest
+from huggingface_hub import DatasetCard
 
 from augment_fakes import FakeBackend, skewed_dataset
 from emoclassic.augment.filters import QualityFilter
@@ -69,11 +69,14 @@ def test_dataset_dict_marks_synthetic_rows(published):
 
 def test_card_has_yaml_metadata_counts_and_attribution(published):
     _, _, _, card = published
-    header = card.split("---\n")[1]
-    meta = {
-        line.split(": ", 1)[0]: json.loads(line.split(": ", 1)[1]) for line in header.splitlines()
-    }
+    data = DatasetCard(card).data  # the YAML header as the Hub parses it
+    meta = data.to_dict()
     assert "license" not in meta  # a toy dataset: emoclassic does not know its terms
+    assert data.license is None and data.language is None
+    assert data.task_categories == ["text-classification"]
+    assert data.task_ids == ["multi-label-classification"]
+    assert data.tags == ["emotion", "synthetic", "data-augmentation"]
+    assert data.pretty_name == "skewed toy with LLM-augmented rare emotions"
     assert "fill both in here" in card and "`skewed toy`" in card and "Demszky" not in card
     aug = meta["emoclassic_augmentation"]
     assert aug["label_counts"]["rare"] == {
@@ -81,8 +84,38 @@ def test_card_has_yaml_metadata_counts_and_attribution(published):
     }  # fmt: skip
     assert aug["seed"] == 3 and aug["model"] == "fake" and aug["prompt"].startswith("Rephrase")
     assert aug["kept_row_labels"] == "all labels of the source row"
-    assert meta["configs"][0]["data_files"][0] == {"split": "train", "path": "data/train-*"}
+    assert meta["configs"] == [
+        {
+            "config_name": "default",
+            "data_files": [
+                {"split": "train", "path": "data/train-*"},
+                {"split": "validation", "path": "data/validation-*"},
+                {"split": "test", "path": "data/test-*"},
+            ],
+        }
+    ]
+    assert aug["split_sizes"] == {"train": 108, "validation": 2, "test": 2}
+    assert aug["filters"] == {"length_words": [3, 100]}
+    assert aug["threshold"] == 0.1 and aug["source_dataset"] == "skewed toy"
     assert "| rare | 3 | 11 | 8 | 8 | 0 |" in card
+    assert card.startswith("---\n") and "\n---\n\n# skewed toy with LLM-augmented" in card
+
+
+def test_card_header_keeps_a_hostile_prompt_exact(published):
+    ds, result, dd, _ = published
+    prompt = 'Say "{text}"\n---\nas: {emotion} # not a comment\n\tü — ok: [x]\n'
+    card = dataset_card(
+        ds,
+        result,
+        settings=SETTINGS,
+        model="fake",
+        prompt=prompt,
+        filters={},
+        split_sizes={name: len(split) for name, split in dd.items()},
+    )
+    parsed = DatasetCard(card)
+    assert parsed.data.emoclassic_augmentation["prompt"] == prompt
+    assert parsed.text.startswith("\n# skewed toy with LLM-augmented rare emotions\n")
 
 
 def test_card_names_license_and_citation_only_for_goemotions(published):
@@ -97,7 +130,10 @@ def test_card_names_license_and_citation_only_for_goemotions(published):
             filters={},
             split_sizes={name: len(split) for name, split in dd.items()},
         )
-        assert 'license: "cc-by-4.0"' in card
+        data = DatasetCard(card).data
+        assert data.license == "cc-by-4.0" and data.language == ["en"]
+        assert data.tags == ["emotion", "goemotions", "synthetic", "data-augmentation"]
+        assert data.pretty_name == "GoEmotions with LLM-augmented rare emotions"
         assert "Demszky" in card and "CC BY 4.0" in card and "fill both in" not in card
 
 
@@ -105,6 +141,10 @@ def test_written_folder_round_trips_through_the_loader(published, tmp_path):
     ds, _, dd, card = published
     out = write_dataset(dd, tmp_path / "aug", card)
     assert (out / "README.md").read_text() == card
+    written = DatasetCard.load(out / "README.md", repo_type="dataset")
+    assert written.data.emoclassic_augmentation["label_counts"]["rare"]["after"] == 11
+    assert written.data.configs[0]["data_files"][2] == {"split": "test", "path": "data/test-*"}
+    assert str(written) == card  # the Hub's parser reads back exactly what was written
     parquet = pd.read_parquet(out / "data" / "train-00000-of-00001.parquet")
     assert parquet["text"].tolist() == dd["train"]["text"]
     assert parquet["synthetic"].sum() == 8

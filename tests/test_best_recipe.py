@@ -8,37 +8,15 @@ from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import Pipeline
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from conftest import toy_split
-from emoclassic.features import TOKEN_PATTERN, SortedCSR, word_char_tfidf
+from emoclassic.features import TOKEN_PATTERN, word_char_tfidf
 from emoclassic.nblr import NBLogisticBlend, log_count_ratio
 from emoclassic.pipelines import RECIPES, make_best_pipeline
 from emoclassic.training import FitSettings, fit_model
 
-
-def _expected_failures(estimator):
-    """liblinear's dual solver is not exact enough for weight-vs-repetition equivalence.
-
-    scikit-learn says the same of its own dual liblinear solvers (LinearSVC, dual=True):
-    the check needs a deterministic, tightly converged solver. With ``dual=False`` the
-    blend passes both checks (the second instance below), NB ratio included.
-    """
-    if isinstance(estimator, NBLogisticBlend) and estimator.dual:
-        reason = "liblinear's dual solver is too loose for an exact equivalence check"
-        return {
-            "check_sample_weight_equivalence_on_dense_data": reason,
-            "check_sample_weight_equivalence_on_sparse_data": reason,
-        }
-    return {}
-
-
-@parametrize_with_checks(
-    [NBLogisticBlend(), NBLogisticBlend(dual=False), SortedCSR()],
-    expected_failed_checks=_expected_failures,
-)
-def test_sklearn_common_checks(estimator, check):
-    check(estimator)
+# scikit-learn's common checks (NBLogisticBlend, SortedCSR) run in
+# tests/test_estimator_checks.py.
 
 
 @pytest.mark.parametrize("dual", [True, False])

@@ -8,25 +8,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from emoclassic.thresholds import PerLabelThresholdClassifier, tune_thresholds
 
-# Common checks that cannot apply to this meta-estimator, each with the reason.
-EXPECTED_FAILED_CHECKS = {
-    "check_classifier_multioutput": (
-        "the check requires predict(X) == predict_proba(X).round(), i.e. a 0.5 cut-off; "
-        "applying tuned per-label cut-offs instead is the purpose of this estimator"
-    ),
-}
-
-
-@parametrize_with_checks(
-    [PerLabelThresholdClassifier(OneVsRestClassifier(LogisticRegression()), cv=3)],
-    expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS,
-)
-def test_sklearn_common_checks(estimator, check):
-    check(estimator)
+# scikit-learn's common checks run in tests/test_estimator_checks.py.
 
 
 def test_tune_thresholds_exact_values():

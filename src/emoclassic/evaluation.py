@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.metrics import roc_auc_score
+from sklearn.metrics import accuracy_score, precision_recall_fscore_support, roc_auc_score
 
 __all__ = ["EvaluationReport", "evaluate_scores", "format_overview"]
 
@@ -119,21 +119,24 @@ def evaluate_scores(
     scores = np.asarray(scores, dtype=np.float64)
     thresholds_array = np.broadcast_to(np.asarray(thresholds, dtype=np.float64), (scores.shape[1],))
     y_pred = (scores >= thresholds_array).astype(np.int8)
-    overall: dict[str, float] = {
-        "subset_accuracy": float(np.mean(np.all(y_pred == y_true, axis=1))),
-    }
-    true_pos = (y_pred & y_true).sum(axis=0).astype(np.float64)
-    predicted, support = y_pred.sum(axis=0), y_true.sum(axis=0)
-    precision, recall, f1 = _prf(true_pos, predicted, support)
-    micro_p, micro_r, micro_f1 = _prf(true_pos.sum(), predicted.sum(), support.sum())
-    overall.update(
-        micro_precision=float(micro_p),
-        micro_recall=float(micro_r),
-        micro_f1=float(micro_f1),
-        macro_precision=float(precision.mean()),
-        macro_recall=float(recall.mean()),
-        macro_f1=float(f1.mean()),
+    # scikit-learn reads a single label column as a binary target: score its positive class.
+    labels = [1] if y_true.shape[1] == 1 else None
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y_true, y_pred, labels=labels, average=None, zero_division=0
     )
+    micro_p, micro_r, micro_f1, _ = precision_recall_fscore_support(
+        y_true, y_pred, labels=labels, average="micro", zero_division=0
+    )
+    overall: dict[str, float] = {
+        "subset_accuracy": float(accuracy_score(y_true, y_pred)),
+        "micro_precision": float(micro_p),
+        "micro_recall": float(micro_r),
+        "micro_f1": float(micro_f1),
+        # scikit-learn's average="macro" is this unweighted mean over all labels.
+        "macro_precision": float(precision.mean()),
+        "macro_recall": float(recall.mean()),
+        "macro_f1": float(f1.mean()),
+    }
     per_auc = [_roc_auc(y_true[:, j], scores[:, j]) for j in range(scores.shape[1])]
     defined = [auc for auc in per_auc if auc is not None]
     overall["macro_roc_auc"] = float(np.mean(defined)) if defined else float("nan")
@@ -155,19 +158,6 @@ def evaluate_scores(
     if rule is None:
         rule = f"{float(thresholds):g}" if np.ndim(thresholds) == 0 else "per-label"
     return EvaluationReport(rule, overall, per_label, int(y_true.shape[0]))
-
-
-def _prf(true_pos, predicted, support):
-    """Compute precision, recall and F1 from counts, 0 where undefined.
-
-    This matches scikit-learn's ``zero_division=0``.
-    """
-    with np.errstate(divide="ignore", invalid="ignore"):
-        precision = np.where(predicted > 0, true_pos / np.maximum(predicted, 1), 0.0)
-        recall = np.where(support > 0, true_pos / np.maximum(support, 1), 0.0)
-        total = predicted + support
-        f1 = np.where(total > 0, 2 * true_pos / np.maximum(total, 1), 0.0)
-    return precision, recall, f1
 
 
 def _roc_auc(y: np.ndarray, s: np.ndarray) -> float | None:

@@ -429,8 +429,10 @@ def _dict_path_ok(vectorizer) -> bool:
 
 def _fold_classifier(classifier, n_features: int):
     from sklearn.linear_model import LogisticRegression
-    from sklearn.multiclass import OneVsRestClassifier, _ConstantPredictor
+    from sklearn.multiclass import OneVsRestClassifier
     from sklearn.naive_bayes import MultinomialNB
+
+    from emoclassic._sklearn_compat import _ConstantPredictor
 
     if not isinstance(classifier, OneVsRestClassifier) or not getattr(
         classifier, "multilabel_", False

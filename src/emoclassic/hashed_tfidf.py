@@ -21,10 +21,10 @@ from numbers import Integral
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from emoclassic._sklearn_compat import Interval, StrOptions, _fit_context
 from emoclassic.ngram_hashing import ANALYZERS, TOKEN_PATTERN, check_ngram_range, hash_ngrams
 
 __all__ = ["HashedTfidfVectorizer", "count_columns", "normalize_row", "tfidf_values"]

@@ -15,12 +15,18 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
-from sklearn.linear_model._base import LinearClassifierMixin
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from emoclassic._sklearn_compat import (
+    Interval,
+    LinearClassifierMixin,
+    StrOptions,
+    _check_sample_weight,
+    _fit_context,
+)
 
 __all__ = ["NBLogisticBlend", "log_count_ratio"]
 

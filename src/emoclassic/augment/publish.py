@@ -10,7 +10,6 @@ Hub as is) and the dataset card ``README.md``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -108,15 +107,71 @@ def dataset_card(
 ) -> str:
     """Write the dataset card: YAML metadata, then a readable summary.
 
-    The YAML records the Parquet ``configs`` and an ``emoclassic_augmentation``
-    block with the per-label counts before and after, the filters, the model,
-    the prompt and the seed. For GoEmotions (bundled or from the Hub) the card
-    carries its license (CC BY 4.0) and citation. For any other data it names
-    neither, and says so: the user knows their data's terms, emoclassic does
-    not.
+    The YAML header is built by ``huggingface_hub``'s
+    :class:`~huggingface_hub.DatasetCardData` and the card is checked by
+    parsing it back with :class:`~huggingface_hub.DatasetCard`, which is how
+    the Hub reads it. It records the Parquet ``configs`` and an
+    ``emoclassic_augmentation`` block with the per-label counts before and
+    after, the filters, the model, the prompt and the seed. For GoEmotions
+    (bundled or from the Hub) the card carries its license (CC BY 4.0) and
+    citation. For any other data it names neither, and says so: the user knows
+    their data's terms, emoclassic does not.
+
+    Parameters
+    ----------
+    dataset : EmotionDataset
+        The original data the run augmented.
+    result : AugmentResult
+        What the run produced.
+    settings : AugmentSettings
+        The loop's settings.
+    model : str
+        The generator's name.
+    prompt : str
+        The prompt template's text.
+    filters : dict
+        The quality filters' settings (:meth:`QualityFilter.describe`).
+    split_sizes : dict of str to int
+        Rows per split of the published dataset.
+
+    Returns
+    -------
+    str
+        The ``README.md`` text.
+
+    Examples
+    --------
+    >>> from huggingface_hub import DatasetCard
+    >>> from emoclassic.augment.loop import LabelStats
+    >>> split = EmotionSplit(["a b c"], np.ones((1, 1), dtype=np.uint8))
+    >>> data = EmotionDataset(("joy",), {"train": split}, source="GoEmotions (bundled)")
+    >>> stats = {"joy": LabelStats("joy", 1, 1)}
+    >>> result = AugmentResult([], stats, [], stop_reason="done", iterations=1)
+    >>> card = dataset_card(data, result, settings=AugmentSettings(), model="m",
+    ...                     prompt="p", filters={}, split_sizes={"train": 1})
+    >>> meta = DatasetCard(card).data
+    >>> meta.license, meta.configs[0]["data_files"]
+    ('cc-by-4.0', [{'split': 'train', 'path': 'data/train-*'}])
     """
-    goemotions = is_goemotions(dataset)
-    per_label = {
+    from huggingface_hub import DatasetCard
+
+    data = _card_data(
+        dataset,
+        result,
+        settings=settings,
+        model=model,
+        prompt=prompt,
+        filters=filters,
+        split_sizes=split_sizes,
+    )
+    body = _card_body(dataset, result, settings=settings, model=model, prompt=prompt)
+    card = f"---\n{data.to_yaml()}\n---\n{body}"
+    DatasetCard(card)  # parses the header as the Hub does (yaml.safe_load); raises if invalid
+    return card
+
+
+def _label_counts(result: AugmentResult) -> dict[str, dict]:
+    return {
         name: {
             "before": s.before,
             "after": s.after,
@@ -126,20 +181,39 @@ def dataset_card(
         }
         for name, s in result.stats.items()
     }
+
+
+def _card_data(
+    dataset: EmotionDataset,
+    result: AugmentResult,
+    *,
+    settings: AugmentSettings,
+    model: str,
+    prompt: str,
+    filters: dict,
+    split_sizes: dict[str, int],
+):
+    """Return the card's metadata as a ``huggingface_hub.DatasetCardData``."""
+    from huggingface_hub import DatasetCardData
+
+    goemotions = is_goemotions(dataset)
     name = "GoEmotions" if goemotions else dataset.source
-    metadata = {
-        **({"license": "cc-by-4.0", "language": ["en"]} if goemotions else {}),
-        "task_categories": ["text-classification"],
-        "task_ids": ["multi-label-classification"],
-        "tags": ["emotion", *(["goemotions"] * goemotions), "synthetic", "data-augmentation"],
-        "pretty_name": f"{name} with LLM-augmented rare emotions",
-        "configs": [
+    return DatasetCardData(
+        license="cc-by-4.0" if goemotions else None,
+        language=["en"] if goemotions else None,
+        task_categories=["text-classification"],
+        task_ids=["multi-label-classification"],
+        tags=["emotion", *(["goemotions"] * goemotions), "synthetic", "data-augmentation"],
+        pretty_name=f"{name} with LLM-augmented rare emotions",
+        configs=[
             {
                 "config_name": "default",
-                "data_files": [{"split": name, "path": f"data/{name}-*"} for name in split_sizes],
+                "data_files": [
+                    {"split": split, "path": f"data/{split}-*"} for split in split_sizes
+                ],
             }
         ],
-        "emoclassic_augmentation": {
+        emoclassic_augmentation={
             "source_dataset": dataset.source,
             "threshold": settings.threshold,
             "target_factor": settings.target_factor,
@@ -152,22 +226,29 @@ def dataset_card(
             "filters": filters,
             "kept_row_labels": "all labels of the source row",
             "split_sizes": split_sizes,
-            "label_counts": per_label,
+            "label_counts": _label_counts(result),
         },
-    }
-    # JSON is valid YAML; it keeps the prompt's quotes and newlines exact.
-    header = "\n".join(
-        f"{key}: {json.dumps(value, ensure_ascii=False)}" for key, value in metadata.items()
     )
-    rows = "\n".join(
-        f"| {name} | {s.before} | {s.after} | {s.generated} | {s.kept} | "
-        f"{sum(s.rejected.values())} |"
-        for name, s in result.stats.items()
-    )
-    return f"""---
-{header}
----
 
+
+def _card_body(
+    dataset: EmotionDataset,
+    result: AugmentResult,
+    *,
+    settings: AugmentSettings,
+    model: str,
+    prompt: str,
+) -> str:
+    """Return the card's Markdown after the YAML header."""
+    goemotions = is_goemotions(dataset)
+    name = "GoEmotions" if goemotions else dataset.source
+    rows = "\n".join(
+        f"| {label} | {s.before} | {s.after} | {s.generated} | {s.kept} | "
+        f"{sum(s.rejected.values())} |"
+        for label, s in result.stats.items()
+    )
+    terms = _GOEMOTIONS_TERMS if goemotions else _UNKNOWN_TERMS.format(source=dataset.source)
+    return f"""
 # {name} with LLM-augmented rare emotions
 
 Made with `emoclassic augment`. The `train` split is the original training
@@ -203,7 +284,7 @@ labelled grief and sadness to stress grief keeps it a grief-and-sadness example.
 
 ## License and attribution
 
-{_GOEMOTIONS_TERMS if goemotions else _UNKNOWN_TERMS.format(source=dataset.source)}"""
+{terms}"""
 
 
 def is_goemotions(dataset: EmotionDataset) -> bool:

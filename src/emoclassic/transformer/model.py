@@ -11,6 +11,7 @@ import contextlib
 from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
+from scipy.special import expit
 
 from emoclassic.model import EmotionModel
 
@@ -53,14 +54,27 @@ def quiet_transformers() -> Iterator[None]:
 
 
 def sigmoid(logits: np.ndarray) -> np.ndarray:
-    """Elementwise logistic function in float64.
+    """Elementwise logistic function in float64 (:func:`scipy.special.expit`).
+
+    Unlike ``1 / (1 + exp(-x))`` it neither overflows nor warns for very
+    negative logits.
+
+    Parameters
+    ----------
+    logits : array-like
+        Logits of any shape.
+
+    Returns
+    -------
+    ndarray of float64
+        Scores in [0, 1], the shape of ``logits``.
 
     Examples
     --------
     >>> sigmoid(np.array([0.0, np.log(3.0)])).tolist()
     [0.5, 0.75]
     """
-    return 1.0 / (1.0 + np.exp(-np.asarray(logits, dtype=np.float64)))
+    return expit(np.asarray(logits, dtype=np.float64))
 
 
 def pad_batch(rows: Sequence[Sequence[int]], pad_id: int):
