@@ -210,20 +210,37 @@ def refuse_repeated_columns(names: Iterable[object], *, where: str) -> None:
         seen.add(name)
 
 
-class _RepeatedKeyError(ValueError):
+class RepeatedKeyError(ValueError):
+    """A JSON object names a key twice (``key`` is that key)."""
+
     def __init__(self, key: str) -> None:
         super().__init__(key)
         self.key = key
 
 
-def _object_without_repeated_keys(pairs: list[tuple[str, object]]) -> dict:
-    """``object_pairs_hook`` for :func:`json.loads` that refuses a repeated key."""
-    result: dict = {}
-    for key, value in pairs:
-        if key in result:
-            raise _RepeatedKeyError(key)
-        result[key] = value
-    return result
+def object_without_repeated_keys(pairs: list[tuple[str, object]]) -> dict:
+    """``object_pairs_hook`` for :mod:`json` that refuses a repeated key.
+
+    Instead of keeping the last value, as :func:`json.loads` does, it raises
+    :class:`RepeatedKeyError`.
+
+    Examples
+    --------
+    >>> json.loads('{"text": "a", "labels": [0]}', object_pairs_hook=object_without_repeated_keys)
+    {'text': 'a', 'labels': [0]}
+    >>> json.loads('{"text": "a", "text": "b"}', object_pairs_hook=object_without_repeated_keys)
+    Traceback (most recent call last):
+    ...
+    emoclassic._tables.RepeatedKeyError: text
+    """
+    record = dict(pairs)
+    if len(record) != len(pairs):  # rare: only then look for the key
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise RepeatedKeyError(key)
+            seen.add(key)
+    return record
 
 
 def frame_from_json_lines(text: str, *, where: str) -> pd.DataFrame:
@@ -248,8 +265,8 @@ def frame_from_json_lines(text: str, *, where: str) -> pd.DataFrame:
         if not line.strip():
             continue
         try:
-            record = json.loads(line, object_pairs_hook=_object_without_repeated_keys)
-        except _RepeatedKeyError as exc:
+            record = json.loads(line, object_pairs_hook=object_without_repeated_keys)
+        except RepeatedKeyError as exc:
             raise DataError(
                 f"{where}: line {number} names the key {brief(exc.key)} twice"
             ) from None
@@ -265,8 +282,8 @@ def frame_from_json_lines(text: str, *, where: str) -> pd.DataFrame:
 def _read_json(text: str, *, where: str) -> pd.DataFrame:
     """Read a JSON list of row objects, an object of column lists, or JSON lines."""
     try:
-        value = json.loads(text, object_pairs_hook=_object_without_repeated_keys)
-    except _RepeatedKeyError as exc:
+        value = json.loads(text, object_pairs_hook=object_without_repeated_keys)
+    except RepeatedKeyError as exc:
         raise DataError(f"{where}: an object names the key {brief(exc.key)} twice") from None
     except (ValueError, RecursionError):
         return frame_from_json_lines(text, where=where)

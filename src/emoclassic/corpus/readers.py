@@ -21,6 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
+from emoclassic._tables import (
+    RepeatedKeyError,
+    brief,
+    kind,
+    object_without_repeated_keys,
+    refuse_repeated_columns,
+)
 from emoclassic.errors import DataError, UsageError, first_line
 
 __all__ = [
@@ -267,9 +274,7 @@ def _check_columns(path: Path, available, text_column: str, id_column: str | Non
 
 def _refuse_repeated(where: Path, names: list[str], wanted: list[str]) -> None:
     """Refuse a header that names a wanted column twice: which one is meant is unknown."""
-    for name in wanted:
-        if names.count(name) > 1:
-            raise DataError(f"{where}: two columns are named {name!r}; rename or remove one")
+    refuse_repeated_columns([name for name in names if name in wanted], where=str(where))
 
 
 def _parquet_files(path: Path) -> list[Path]:
@@ -376,24 +381,8 @@ def _delimited_tables(path: Path, columns: list[str], batch_size: int, delimiter
         yield _arrow_frame(record_batch, columns)
 
 
-class _RepeatedKey(ValueError):
-    """A JSON object names a key twice (the message is the key)."""
-
-
-def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
-    """``object_pairs_hook`` that refuses a repeated key instead of keeping the last value."""
-    record = dict(pairs)
-    if len(record) != len(pairs):  # rare: only then look for the key
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen:
-                raise _RepeatedKey(key)
-            seen.add(key)
-    return record
-
-
 # strict=False: a raw tab inside a string is read as a tab, as pandas did.
-_DECODER = json.JSONDecoder(object_pairs_hook=_unique_keys, strict=False)
+_DECODER = json.JSONDecoder(object_pairs_hook=object_without_repeated_keys, strict=False)
 
 
 def _jsonl_records(path: Path) -> Iterator[dict]:
@@ -407,10 +396,8 @@ def _jsonl_records(path: Path) -> Iterator[dict]:
 def _json_object(line: str, path: Path, number: int) -> dict:
     try:
         record = _DECODER.decode(line)
-    except _RepeatedKey as exc:
-        from emoclassic._tables import brief
-
-        problem = f"names the key {brief(str(exc))} twice"
+    except RepeatedKeyError as exc:
+        problem = f"names the key {brief(exc.key)} twice"
     except json.JSONDecodeError as exc:  # one line: the column is the position in it
         problem = f"is not valid JSON ({exc.msg} at column {exc.pos + 1})"
     except (ValueError, RecursionError) as exc:  # an integer of over 4300 digits, deep nesting
@@ -418,8 +405,6 @@ def _json_object(line: str, path: Path, number: int) -> dict:
     else:
         if type(record) is dict:
             return record
-        from emoclassic._tables import kind
-
         problem = f"is {kind(record)}, not a JSON object"
     raise MalformedCorpusError(f"{path}: line {number} {problem}")
 
