@@ -44,6 +44,7 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
@@ -215,6 +216,11 @@ class LinearTextModel:
         if self._single_calls < 1:
             self._single_calls += 1
             return None
+        return self._compiled_kernel
+
+    @cached_property
+    def _compiled_kernel(self):
+        """Fetch the compiled scorer once per model (``None`` without numba)."""
         from emoclassic.single_text_kernel import compiled_score_columns
 
         return compiled_score_columns()
