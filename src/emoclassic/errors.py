@@ -35,6 +35,39 @@ class UsageError(EmoclassicError):
     exit_code = 2
 
 
+class InvalidParameter(UsageError):
+    """A parameter of a library function or class has an invalid value.
+
+    The message names the parameter as the library spells it (``cv``,
+    ``threshold_folds``); the command line shows the matching flag instead
+    (``--cv``, ``--threshold-folds``), through one mapping in ``cli/_common``.
+
+    Parameters
+    ----------
+    param : str
+        The parameter's name in the library.
+    problem : str
+        What is wrong with its value, as the rest of a sentence that starts
+        with the parameter's name.
+
+    Examples
+    --------
+    >>> error = InvalidParameter("cv", "must be at least 2, got 1")
+    >>> str(error)
+    'cv must be at least 2, got 1'
+    >>> error.param, error.problem
+    ('cv', 'must be at least 2, got 1')
+    """
+
+    def __init__(self, param: str, problem: str) -> None:
+        super().__init__(f"{param} {problem}")
+        self.param = param
+        self.problem = problem
+
+    def __reduce__(self):
+        return type(self), (self.param, self.problem)
+
+
 class MissingDependencyError(EmoclassicError):
     """An optional extra is needed for this feature and is not installed."""
 

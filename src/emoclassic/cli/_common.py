@@ -236,6 +236,41 @@ def data_inputs(data: str | None) -> tuple[list[Path], list[Path]]:
         return [], []  # loading the data reports the problem in its own words
 
 
+#: Library parameters whose command-line flag is not ``--`` plus the name with dashes.
+PARAMETER_FLAGS = {
+    "random_state": "--seed",
+    "seed": "--seed",
+    "n_rows": "--limit",
+    "limit": "--limit",
+}
+
+
+def flag_for(param: str) -> str:
+    """Return the command-line flag that sets a library parameter.
+
+    The one place where the CLI translates the library's parameter names
+    (which :class:`~emoclassic.errors.InvalidParameter` carries) into flags.
+
+    Parameters
+    ----------
+    param : str
+        The parameter's name in the library.
+
+    Returns
+    -------
+    str
+        The flag, for example ``"--threshold-folds"``.
+
+    Examples
+    --------
+    >>> flag_for("threshold_folds")
+    '--threshold-folds'
+    >>> flag_for("random_state")
+    '--seed'
+    """
+    return PARAMETER_FLAGS.get(param, "--" + param.replace("_", "-"))
+
+
 #: Fewest training rows a fit accepts once ``--limit`` has cut the split.
 MIN_TRAINING_ROWS = 2
 

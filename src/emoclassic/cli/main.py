@@ -16,7 +16,8 @@ from types import MappingProxyType
 
 from emoclassic import __version__
 from emoclassic.cli import _augment, _compare, _evaluate, _explain, _fit, _predict, _serve
-from emoclassic.errors import EmoclassicError
+from emoclassic.cli._common import flag_for
+from emoclassic.errors import EmoclassicError, InvalidParameter
 from emoclassic.label_names import breaks_a_line
 
 COMMANDS = (_fit, _evaluate, _predict, _augment, _explain, _serve, _compare)
@@ -181,6 +182,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     try:
         return args.run(args)
+    except InvalidParameter as exc:
+        message = f"{flag_for(exc.param)} {exc.problem}"
+        print(f"emoclassic: error: {one_line(message)}", file=sys.stderr)
+        return exc.exit_code
     except EmoclassicError as exc:
         print(f"emoclassic: error: {one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
