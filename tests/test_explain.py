@@ -145,9 +145,9 @@ def test_lime_explains_any_model():
 
 def test_lime_missing_extra_and_linear_only_errors(monkeypatch):
     model = KeywordModel(LABELS, [0.5, 0.5, 0.5])
-    with pytest.raises(ModelError, match="use --method lime"):
+    with pytest.raises(ModelError, match="explain this model with LIME instead"):
         explain_linear(model, "happy")
-    with pytest.raises(ModelError, match="--global needs a linear text model"):
+    with pytest.raises(ModelError, match="global explanations need a linear text model"):
         global_features(model)
     monkeypatch.setitem(sys.modules, "lime", None)
     monkeypatch.setitem(sys.modules, "lime.lime_text", None)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import itertools
+import re
 import subprocess
 import sys
 import textwrap
@@ -219,3 +220,68 @@ def test_loading_a_classical_model_imports_no_deep_learning_library(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+# --- the library speaks in its own parameter names; only the CLI speaks in flags ---------
+
+#: A command-line flag inside a message: ``--cv``, ``(--threshold-folds)``, ``'--limit'``.
+FLAG = re.compile(r"(?:^|[\s(`'\"])--[a-z][a-z0-9-]*")
+#: Calls whose text reaches the user: raising, warning and logging.
+MESSAGE_CALLS = {"warn", "debug", "info", "warning", "error", "exception", "critical"}
+
+
+def _message_strings(node: ast.AST) -> list[ast.Constant]:
+    return [
+        item
+        for item in ast.walk(node)
+        if isinstance(item, ast.Constant) and isinstance(item.value, str)
+    ]
+
+
+def flag_messages(path: Path) -> list[str]:
+    """Return ``path:line: text`` for each message outside the CLI that names a flag."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Raise) and node.exc is not None:
+            parts = _message_strings(node.exc)
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in MESSAGE_CALLS
+        ):
+            parts = [p for arg in node.args for p in _message_strings(arg)]
+        else:
+            continue
+        found += [f"{path}:{p.lineno}: {p.value!r}" for p in parts if FLAG.search(p.value)]
+    return found
+
+
+def test_the_flag_check_sees_raises_warnings_and_logs(tmp_path):
+    source = tmp_path / "m.py"
+    source.write_text(
+        textwrap.dedent(
+            """
+            raise UsageError(f"--cv must be at least 2, got {cv}")
+            warnings.warn("use --n-jobs 1 to see them")
+            log.warning("skipped (%s); see '--limit'", x)
+            raise InvalidParameter("cv", "must be at least 2")
+            x = "--not-a-message"
+            """
+        )
+    )
+    assert [line.split(": ", 1)[0] for line in flag_messages(source)] == [
+        f"{source}:2",
+        f"{source}:3",
+        f"{source}:4",
+    ]
+
+
+def test_no_message_outside_the_cli_names_a_command_line_flag():
+    cli = PACKAGE_DIR / "cli"
+    offenders = [
+        line
+        for path in sorted(PACKAGE_DIR.rglob("*.py"))
+        if not path.is_relative_to(cli)
+        for line in flag_messages(path)
+    ]
+    assert offenders == [], "\n".join(offenders)

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from sklearn.model_selection import KFold, cross_val_predict
 
 from emoclassic.datasets import EmotionDataset, EmotionSplit
-from emoclassic.errors import UsageError
+from emoclassic.errors import InvalidParameter
 from emoclassic.pipelines import get_recipe
 from emoclassic.thresholds import PerLabelThresholdClassifier, tune_thresholds
 from emoclassic.training import FitSettings, fit_model
@@ -106,23 +108,28 @@ def test_parallel_grid_search_matches_sequential(toy_dataset):
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"scoring": "accuracy"}, "unknown scoring"),
-        ({"cv": 1}, "at least 2"),
-        ({"n_jobs": 0}, "0"),
-        ({"thresholds_from": "test"}, "unknown threshold source"),
-        ({"threshold_folds": 1}, "at least 2"),
+        ({"scoring": "accuracy"}, "scoring must be one of f1_micro, "),
+        ({"cv": 1}, "cv must be at least 2, got 1"),
+        ({"n_jobs": 0}, "n_jobs must not be 0"),
+        ({"thresholds_from": "test"}, "thresholds_from must be one of validation, "),
+        ({"threshold_folds": 1}, "threshold_folds must be at least 2, got 1"),
+        ({"synthetic_weight": -1.0}, "synthetic_weight must be 0 or more"),
+        ({"scheduler": "tcp://h:1"}, "scheduler is only used by the Dask backend"),
     ],
 )
-def test_bad_settings(kwargs, message):
-    with pytest.raises(UsageError, match=message):
+def test_bad_settings_name_the_parameter_not_a_flag(kwargs, message):
+    with pytest.raises(InvalidParameter, match="^" + re.escape(message)) as caught:
         FitSettings(**kwargs)
+    assert caught.value.param == next(iter(kwargs))
+    assert "--" not in str(caught.value)
 
 
 def test_too_few_rows_for_the_threshold_folds(toy_dataset):
     small = toy_dataset.limit_train(4)
     settings = FitSettings(progress=False, search=False, threshold_folds=5)
     with pytest.raises(
-        UsageError, match=r"4 training rows cannot be split into 5 folds \(--threshold-folds\)"
+        InvalidParameter,
+        match=r"^threshold_folds asks for 5 folds, but there are only 4 training rows$",
     ):
         fit_model("best", small, settings)
     fit_model("lr", small, FitSettings(progress=False, search=False, threshold_folds=5))

@@ -31,7 +31,7 @@ from emoclassic._tables import (
     read_table,
     resolve_label_names,
 )
-from emoclassic.errors import DataError, UsageError, first_line
+from emoclassic.errors import DataError, InvalidParameter, UsageError, first_line
 
 __all__ = [
     "GOEMOTIONS_HUB_ID",
@@ -200,7 +200,7 @@ class EmotionDataset:
             and have none in its first ``n`` rows (a model cannot learn them).
         """
         if n < 1:
-            raise UsageError(f"--limit must be a positive number of rows, got {n}")
+            raise InvalidParameter("n", f"must be a positive number of rows, got {n}")
         head = self.train.head(n)
         had = self.label_counts("train") > 0
         _warn_about_unlearnable_labels(

@@ -144,7 +144,7 @@ def explain_linear(
     if linear is None:
         raise ModelError(
             "exact explanations need a linear text model (TF-IDF + logistic regression or "
-            "naive Bayes); use --method lime for this model"
+            "naive Bayes); explain this model with LIME instead"
         )
     row = linear.transform([text]).tocsr()
     idx, values = row.indices, row.data
@@ -208,7 +208,9 @@ def global_features(model: EmotionModel, k: int = 10) -> dict[str, dict[str, lis
     """
     linear = getattr(model, "linear", None)
     if linear is None:
-        raise ModelError("--global needs a linear text model (its coefficients are the features)")
+        raise ModelError(
+            "global explanations need a linear text model (its coefficients are the features)"
+        )
     names = linear.feature_names()
     result = {}
     for j, label in enumerate(model.label_names):

@@ -629,7 +629,7 @@ def _check_versions(path: Path, saved: dict[str, str], allow_mismatch: bool) -> 
     if _minor(recorded) != _minor(sklearn.__version__) and not allow_mismatch:
         raise ModelError(
             f"{path}: saved with scikit-learn {recorded}, but {sklearn.__version__} is installed; "
-            "refit it, or load with --allow-version-mismatch"
+            "refit it, or allow a version mismatch when loading it (at your own risk)"
         )
 
 

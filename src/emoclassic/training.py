@@ -32,7 +32,7 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, GroupKFold, KFold, ParameterGrid, PredefinedSplit
 
 from emoclassic.datasets import EmotionDataset
-from emoclassic.errors import DataError, EmoclassicError, UsageError, first_line, require
+from emoclassic.errors import DataError, EmoclassicError, InvalidParameter, first_line, require
 from emoclassic.model import SklearnEmotionModel
 from emoclassic.pipelines import Recipe, get_recipe
 from emoclassic.thresholds import PerLabelThresholdClassifier
@@ -104,21 +104,27 @@ class FitSettings:
 
     def __post_init__(self):
         if self.scoring not in SCORINGS:
-            raise UsageError(f"unknown scoring {self.scoring!r}; choose from {', '.join(SCORINGS)}")
+            raise InvalidParameter(
+                "scoring", f"must be one of {', '.join(SCORINGS)}, got {self.scoring!r}"
+            )
         if self.cv < 2:
-            raise UsageError(f"--cv must be at least 2, got {self.cv}")
+            raise InvalidParameter("cv", f"must be at least 2, got {self.cv}")
         if self.threshold_folds < 2:
-            raise UsageError(f"--threshold-folds must be at least 2, got {self.threshold_folds}")
+            raise InvalidParameter(
+                "threshold_folds", f"must be at least 2, got {self.threshold_folds}"
+            )
         if self.n_jobs == 0:
-            raise UsageError("--n-jobs must not be 0 (use -1 for all cores)")
+            raise InvalidParameter("n_jobs", "must not be 0 (-1 uses all cores)")
         if not 0.0 <= self.synthetic_weight:
-            raise UsageError(f"--synthetic-weight must be 0 or more, got {self.synthetic_weight}")
+            raise InvalidParameter(
+                "synthetic_weight", f"must be 0 or more, got {self.synthetic_weight}"
+            )
         if self.scheduler is not None and self.backend != "dask":
-            raise UsageError("--scheduler needs --backend dask")
+            raise InvalidParameter("scheduler", "is only used by the Dask backend")
         if self.thresholds_from not in (None, *THRESHOLD_SOURCES):
-            raise UsageError(
-                f"unknown threshold source {self.thresholds_from!r}; "
-                f"choose from {', '.join(THRESHOLD_SOURCES)}"
+            raise InvalidParameter(
+                "thresholds_from",
+                f"must be one of {', '.join(THRESHOLD_SOURCES)}, got {self.thresholds_from!r}",
             )
 
     def searches(self, recipe: Recipe) -> bool:
@@ -192,13 +198,13 @@ def fit_model(
     search = settings.searches(recipe)
     source = settings.threshold_source(recipe)
     on_validation = source == "validation"
-    for folds, flag, used in (
-        (settings.cv, "--cv", search),
-        (settings.threshold_folds, "--threshold-folds", not on_validation),
+    for folds, param, used in (
+        (settings.cv, "cv", search),
+        (settings.threshold_folds, "threshold_folds", not on_validation),
     ):
         if used and len(train) < folds:
-            raise UsageError(
-                f"{len(train)} training rows cannot be split into {folds} folds ({flag})"
+            raise InvalidParameter(
+                param, f"asks for {folds} folds, but there are only {len(train)} training rows"
             )
     pipeline = recipe.make(random_state=settings.seed)
     started = time.perf_counter()
@@ -280,7 +286,9 @@ def _sample_weight_routing(pipeline, enabled: bool, recipe: str) -> Iterator[Non
 
     inner = pipeline.named_steps["clf"].estimator
     if "sample_weight" not in inspect.signature(inner.fit).parameters:
-        raise UsageError(f"recipe {recipe!r} cannot weight rows; use --synthetic-weight 1 or 0")
+        raise InvalidParameter(
+            "synthetic_weight", f"must be 1 or 0: recipe {recipe!r} cannot weight rows"
+        )
     with sklearn.config_context(enable_metadata_routing=True):
         inner.set_fit_request(sample_weight=True)
         yield
@@ -488,7 +496,7 @@ def _collapsed_fit_warnings(parallel: bool = False) -> Iterator[None]:
         warnings.filterwarnings(action, message=".*is present in all training examples")
         yield
     if parallel:
-        logger.debug("per-fit solver warnings of parallel fits are not shown (use --n-jobs 1)")
+        logger.debug("per-fit solver warnings of parallel fits are not shown (n_jobs=1 shows them)")
     not_converged = absent = 0
     for w in caught:
         if issubclass(w.category, ConvergenceWarning):

@@ -49,7 +49,7 @@ def choose_backend(model: str) -> str:
     return "hf"
 
 
-def make_backend(name: str, **options: Any) -> Generator:
+def make_backend(name: str, *, drop_unused: bool = False, **options: Any) -> Generator:
     """Build a backend by name with its options.
 
     Parameters
@@ -62,6 +62,10 @@ def make_backend(name: str, **options: Any) -> Generator:
         :class:`~emoclassic.augment.openai_backend.OpenAIGenerator` (any
         OpenAI-compatible chat-completions server). ``"auto"`` is resolved
         by the caller with :func:`choose_backend`.
+    drop_unused : bool, default=False
+        Pass only the options the chosen backend's class accepts, so that a
+        caller can hold the options of every backend in one set. ``False``:
+        an option the class does not take is an error.
     **options
         Keyword arguments of that class.
 
@@ -69,21 +73,34 @@ def make_backend(name: str, **options: Any) -> Generator:
     --------
     >>> make_backend("openai", model="m", check_server=False).model_name
     'openai:m'
+    >>> make_backend("openai", model="m", check_server=False, parallel=4, drop_unused=True)
+    ... # doctest: +ELLIPSIS
+    <...OpenAIGenerator object at ...>
     >>> make_backend("nope")
     Traceback (most recent call last):
     ...
     emoclassic.errors.UsageError: unknown backend 'nope' (choose from llamacpp, hf, openai)
     """
+    backend_class = _backend_class(name)
+    if drop_unused:
+        import inspect
+
+        accepted = inspect.signature(backend_class).parameters
+        options = {key: value for key, value in options.items() if key in accepted}
+    return backend_class(**options)
+
+
+def _backend_class(name: str) -> type:
     if name == "llamacpp":
         from emoclassic.augment.llamacpp_backend import LlamaCppGenerator
 
-        return LlamaCppGenerator(**options)
+        return LlamaCppGenerator
     if name == "hf":
         from emoclassic.augment.hf_backend import HFGenerator
 
-        return HFGenerator(**options)
+        return HFGenerator
     if name == "openai":
         from emoclassic.augment.openai_backend import OpenAIGenerator
 
-        return OpenAIGenerator(**options)
+        return OpenAIGenerator
     raise UsageError(f"unknown backend {name!r} (choose from {', '.join(BACKENDS[1:])})")

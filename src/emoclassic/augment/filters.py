@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emoclassic.errors import UsageError
+from emoclassic.errors import InvalidParameter, UsageError
 
 __all__ = [
     "REASONS",
@@ -586,11 +586,11 @@ class QualityFilter:
                 f"word limits must satisfy 1 <= min <= max, got {self.min_words}..{self.max_words}"
             )
         if not 0.0 < self.similarity <= 100.0:
-            raise UsageError(f"--similarity must be in (0, 100], got {self.similarity}")
+            raise InvalidParameter("similarity", f"must be in (0, 100], got {self.similarity}")
         if not 0.0 <= self.min_overlap <= 1.0:
-            raise UsageError(f"--min-overlap must be in [0, 1], got {self.min_overlap}")
+            raise InvalidParameter("min_overlap", f"must be in [0, 1], got {self.min_overlap}")
         if not -1.0 <= self.min_meaning <= 1.0:
-            raise UsageError(f"--min-meaning must be in [-1, 1], got {self.min_meaning}")
+            raise InvalidParameter("min_meaning", f"must be in [-1, 1], got {self.min_meaning}")
 
     def check_one(self, text: str, source: str = "") -> str | None:
         """Run the per-text checks on a salvaged text (everything but near-duplicates)."""

@@ -34,9 +34,9 @@ from emoclassic.augment.backend import Generator
 from emoclassic.augment.cache import GenerationCache, generation_key
 from emoclassic.augment.filters import QualityFilter
 from emoclassic.augment.prompts import PromptTemplate
-from emoclassic.augment.selection import MinorityLabel, select_minority_labels
+from emoclassic.augment.selection import MinorityLabel, require_minority_labels
 from emoclassic.datasets import EmotionSplit
-from emoclassic.errors import UsageError
+from emoclassic.errors import InvalidParameter
 
 __all__ = [
     "STOP_ALL_REACHED",
@@ -81,10 +81,16 @@ class AugmentSettings:
     seed: int = 42
 
     def __post_init__(self) -> None:
+        if not 0.0 < self.threshold < 1.0:
+            raise InvalidParameter(
+                "threshold", f"must be a share between 0 and 1, got {self.threshold}"
+            )
         if self.max_iterations < 1:
-            raise UsageError(f"--max-iterations must be at least 1, got {self.max_iterations}")
+            raise InvalidParameter(
+                "max_iterations", f"must be at least 1, got {self.max_iterations}"
+            )
         if self.target_factor <= 1.0:
-            raise UsageError(f"--target-factor must be above 1, got {self.target_factor}")
+            raise InvalidParameter("target_factor", f"must be above 1, got {self.target_factor}")
 
 
 @dataclass
@@ -207,72 +213,106 @@ def augment_split(
 
     Raises
     ------
-    UsageError
+    InvalidParameter
         When the threshold selects no label.
     """
-    from tqdm.auto import tqdm
-
     template = template or PromptTemplate.default()
     quality = quality or QualityFilter()
     if not quality.instructions:
         quality = dataclasses.replace(quality, instructions=template.instructions)
     settings = settings or AugmentSettings()
     cache = cache if cache is not None else GenerationCache(None)
-    threshold = settings.threshold
-
-    minority = select_minority_labels(train.labels, label_names, threshold)
-    if not minority:
-        shares = train.labels.sum(axis=0) / len(train)
-        j = int(np.argmin(shares))
-        raise UsageError(
-            f"--threshold {threshold:g} selects no label: the rarest label, "
-            f"{label_names[j]!r}, has share {shares[j]:.4f}"
-        )
-    counts = train.labels.sum(axis=0).astype(np.int64)
-    n_rows = len(train)
-    stats = {m.name: LabelStats(m.name, m.count, m.count) for m in minority}
-    usable = [m for m in minority if m.count > 0]
+    minority = require_minority_labels(train.labels, label_names, settings.threshold)
     for m in minority:
         if m.count == 0:
             log.warning("label %r has no training row to rephrase; skipped", m.name)
-    orders = {
-        m.name: np.random.default_rng([settings.seed, m.index]).permutation(
-            np.flatnonzero(train.labels[:, m.index])
-        )
-        for m in usable
-    }
-    class_texts = {m.name: [train.texts[r] for r in np.sort(orders[m.name])] for m in usable}
-    pointers = dict.fromkeys(orders, 0)
-    samples: Counter = Counter()
-    kept_texts: dict[str, list[str]] = defaultdict(list)
-    kept: list[KeptRow] = []
-    result = AugmentResult(minority, stats, kept, STOP_ITERATIONS, 0)
-
+    run = _AugmentRun(train, minority, backend, template, quality, settings, cache)
     for iteration in range(1, settings.max_iterations + 1):
-        active = [m for m in usable if counts[m.index] / n_rows < threshold]
+        active = run.below_threshold()
         if not active:
-            result.stop_reason = STOP_ALL_REACHED if usable else STOP_NO_SOURCE
+            run.result.stop_reason = STOP_ALL_REACHED if run.usable else STOP_NO_SOURCE
             break
-        result.iterations = iteration
+        run.result.iterations = iteration
+        requests = run.requests(active)
+        run.generate(requests, iteration, progress)
+        kept_now = sum(run.filter_and_keep(m, requests, iteration) for m in active)
+        log.info("iteration %d: %d requests, %d kept", iteration, len(requests), kept_now)
+        if kept_now == 0:
+            run.result.stop_reason = STOP_STALL
+            break
+    else:
+        if not run.below_threshold():
+            run.result.stop_reason = STOP_ALL_REACHED
+    for m in minority:
+        run.result.stats[m.name].after = int(run.counts[m.index])
+    return run.result
+
+
+class _AugmentRun:
+    """The state of one :func:`augment_split` run and its steps.
+
+    Each minority label walks a seeded permutation of its training rows; the
+    label counts and the row total grow as generated rows are kept, so the
+    shares (and what is still wanted) follow the augmented split.
+    """
+
+    def __init__(self, train, minority, backend, template, quality, settings, cache) -> None:
+        self.train, self.backend, self.template = train, backend, template
+        self.quality, self.settings, self.cache = quality, settings, cache
+        self.counts = train.labels.sum(axis=0).astype(np.int64)
+        self.n_rows = len(train)
+        self.usable = [m for m in minority if m.count > 0]
+        self.orders = {
+            m.name: np.random.default_rng([settings.seed, m.index]).permutation(
+                np.flatnonzero(train.labels[:, m.index])
+            )
+            for m in self.usable
+        }
+        self.class_texts = {
+            name: [train.texts[r] for r in np.sort(order)] for name, order in self.orders.items()
+        }
+        self.pointers = dict.fromkeys(self.orders, 0)
+        self.samples: Counter = Counter()
+        self.kept_texts: dict[str, list[str]] = defaultdict(list)
+        stats = {m.name: LabelStats(m.name, m.count, m.count) for m in minority}
+        self.result = AugmentResult(minority, stats, [], STOP_ITERATIONS, 0)
+
+    def below_threshold(self) -> list[MinorityLabel]:
+        """Return the usable labels whose share is still under the threshold."""
+        threshold = self.settings.threshold
+        return [m for m in self.usable if self.counts[m.index] / self.n_rows < threshold]
+
+    def requests(self, active: Sequence[MinorityLabel]) -> list[_Request]:
+        """One request per wanted row: the label's next source row and its sample number."""
         requests = []
         for m in active:
-            for _ in range(_wanted(int(counts[m.index]), n_rows, threshold, settings)):
-                order = orders[m.name]
-                row = int(order[pointers[m.name] % len(order)])
-                pointers[m.name] += 1
-                sample = samples[row, m.name]
-                samples[row, m.name] += 1
+            wanted = _wanted(
+                int(self.counts[m.index]), self.n_rows, self.settings.threshold, self.settings
+            )
+            for _ in range(wanted):
+                order = self.orders[m.name]
+                row = int(order[self.pointers[m.name] % len(order)])
+                self.pointers[m.name] += 1
+                sample = self.samples[row, m.name]
+                self.samples[row, m.name] += 1
                 key = generation_key(
-                    model=backend.model_name,
-                    template_sha=template.sha256,
-                    source_text=train.texts[row],
+                    model=self.backend.model_name,
+                    template_sha=self.template.sha256,
+                    source_text=self.train.texts[row],
                     label=m.name,
                     sample=sample,
-                    seed=settings.seed,
+                    seed=self.settings.seed,
                 )
                 requests.append(_Request(m, row, sample, key))
+        return requests
+
+    def generate(self, requests: list[_Request], iteration: int, progress: bool | None) -> None:
+        """Ask the backend for the requests the cache does not hold, with a progress bar."""
+        from tqdm.auto import tqdm
+
+        result = self.result
         result.requested += len(requests)
-        cached = sum(r.key in cache for r in requests)
+        cached = sum(r.key in self.cache for r in requests)
         result.from_cache += cached
         with tqdm(
             total=len(requests),
@@ -281,40 +321,39 @@ def augment_split(
             unit="text",
             disable=None if progress is None else not progress,
         ) as bar:
-            result.from_backend += _generate_missing(requests, train, backend, template, cache, bar)
-        kept_now = 0
-        for m in active:
-            mine = [r for r in requests if r.label.name == m.name]
-            ready = [r for r in mine if r.key in cache]
-            label_stats = stats[m.name]
-            label_stats.failed += len(mine) - len(ready)
-            label_stats.generated += len(ready)
-            decisions = quality.apply(
-                [cache.get(r.key) for r in ready],
-                [train.texts[r.row] for r in ready],
-                class_texts[m.name],
-                kept_texts[m.name],
+            result.from_backend += _generate_missing(
+                requests, self.train, self.backend, self.template, self.cache, bar
             )
-            for request, (text, reason) in zip(ready, decisions, strict=True):
-                if reason is not None:
-                    label_stats.rejected[reason] += 1
-                    continue
-                kept_texts[m.name].append(text)
-                kept.append(KeptRow(text, request.row, m.name, request.sample, iteration))
-                counts += train.labels[request.row]
-                n_rows += 1
-                label_stats.kept += 1
-                kept_now += 1
-        log.info("iteration %d: %d requests, %d kept", iteration, len(requests), kept_now)
-        if kept_now == 0:
-            result.stop_reason = STOP_STALL
-            break
-    else:
-        if all(counts[m.index] / n_rows >= threshold for m in usable):
-            result.stop_reason = STOP_ALL_REACHED
-    for m in minority:
-        stats[m.name].after = int(counts[m.index])
-    return result
+
+    def filter_and_keep(
+        self, label: MinorityLabel, requests: list[_Request], iteration: int
+    ) -> int:
+        """Run the quality filters on one label's generations; keep the passes; count them."""
+        mine = [r for r in requests if r.label.name == label.name]
+        ready = [r for r in mine if r.key in self.cache]
+        label_stats = self.result.stats[label.name]
+        label_stats.failed += len(mine) - len(ready)
+        label_stats.generated += len(ready)
+        decisions = self.quality.apply(
+            [self.cache.get(r.key) for r in ready],
+            [self.train.texts[r.row] for r in ready],
+            self.class_texts[label.name],
+            self.kept_texts[label.name],
+        )
+        kept_now = 0
+        for request, (text, reason) in zip(ready, decisions, strict=True):
+            if reason is not None:
+                label_stats.rejected[reason] += 1
+                continue
+            self.kept_texts[label.name].append(text)
+            self.result.kept.append(
+                KeptRow(text, request.row, label.name, request.sample, iteration)
+            )
+            self.counts += self.train.labels[request.row]
+            self.n_rows += 1
+            label_stats.kept += 1
+            kept_now += 1
+        return kept_now
 
 
 def _wanted(count: int, n_rows: int, threshold: float, settings: AugmentSettings) -> int:

@@ -7,9 +7,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emoclassic.errors import UsageError
+from emoclassic.errors import InvalidParameter, UsageError
 
-__all__ = ["MinorityLabel", "format_minority_table", "select_minority_labels"]
+__all__ = [
+    "MinorityLabel",
+    "format_minority_table",
+    "require_minority_labels",
+    "select_minority_labels",
+]
 
 
 @dataclass(frozen=True)
@@ -62,7 +67,7 @@ def select_minority_labels(
     [('c', 1, 0.01)]
     """
     if not 0.0 < threshold < 1.0:
-        raise UsageError(f"--threshold must be a share between 0 and 1, got {threshold}")
+        raise InvalidParameter("threshold", f"must be a share between 0 and 1, got {threshold}")
     n_rows = labels.shape[0]
     if n_rows == 0:
         raise UsageError("the training split is empty")
@@ -72,6 +77,39 @@ def select_minority_labels(
         for j in range(len(label_names))
         if counts[j] / n_rows < threshold
     ]
+
+
+def require_minority_labels(
+    labels: np.ndarray, label_names: Sequence[str], threshold: float
+) -> list[MinorityLabel]:
+    """Like :func:`select_minority_labels`, but refuse a threshold that selects no label.
+
+    Raises
+    ------
+    InvalidParameter
+        No label is that rare; the message names the rarest label and its share.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = np.array([[1, 0]] * 90 + [[0, 1]] * 10, dtype=np.uint8)
+    >>> [m.name for m in require_minority_labels(y, "ab", 0.2)]
+    ['b']
+    >>> require_minority_labels(y, "ab", 0.05)
+    Traceback (most recent call last):
+    ...
+    emoclassic.errors.InvalidParameter: threshold 0.05 selects no label: the rarest label, 'b', has share 0.1000
+    """  # noqa: E501
+    minority = select_minority_labels(labels, label_names, threshold)
+    if not minority:
+        shares = np.asarray(labels, dtype=np.int64).sum(axis=0) / labels.shape[0]
+        j = int(np.argmin(shares))
+        raise InvalidParameter(
+            "threshold",
+            f"{threshold:g} selects no label: the rarest label, "
+            f"{label_names[j]!r}, has share {shares[j]:.4f}",
+        )
+    return minority
 
 
 def format_minority_table(minority: Sequence[MinorityLabel], n_rows: int, threshold: float) -> str:

@@ -11,12 +11,13 @@ from pathlib import Path
 from emoclassic.cli._common import (
     add_data_arguments,
     input_file,
+    integer,
     load_data,
     non_negative_float,
+    number,
     positive_float,
     positive_int,
     seed,
-    share,
     share_or_one,
     whole_number,
 )
@@ -26,10 +27,6 @@ DEFAULT_OUT = Path("data") / "goemotions-augmented"
 
 def add_parser(subparsers) -> None:
     """Register the ``augment`` subcommand."""
-    from emoclassic.augment.backend import DEFAULT_MODEL
-    from emoclassic.augment.factory import BACKENDS
-    from emoclassic.augment.models import OFFLINE_MODELS
-
     parser = subparsers.add_parser(
         "augment",
         help="rephrase examples of rare emotions with an LLM and write a dataset",
@@ -51,11 +48,22 @@ def add_parser(subparsers) -> None:
     )
     parser.add_argument(
         "--threshold",
-        type=share,
+        type=number,
         default=0.015,
-        help="augment labels under this share of training rows (default: 0.015)",
+        help="augment labels under this share of training rows, between 0 and 1 (default: 0.015)",
     )
-    gen = parser.add_argument_group("generation")
+    _add_generation_arguments(parser.add_argument_group("generation"))
+    _add_loop_arguments(parser.add_argument_group("loop"))
+    _add_filter_arguments(parser.add_argument_group("prompt and filters"))
+    _add_output_arguments(parser.add_argument_group("output"))
+    parser.set_defaults(run=run)
+
+
+def _add_generation_arguments(gen: argparse._ArgumentGroup) -> None:
+    from emoclassic.augment.backend import DEFAULT_MODEL
+    from emoclassic.augment.factory import BACKENDS
+    from emoclassic.augment.models import OFFLINE_MODELS
+
     gen.add_argument(
         "--backend",
         choices=list(BACKENDS),
@@ -108,20 +116,27 @@ def add_parser(subparsers) -> None:
         default=3,
         help="openai: retries per failed request (3)",
     )
-    loop = parser.add_argument_group("loop")
+
+
+def _add_loop_arguments(loop: argparse._ArgumentGroup) -> None:
     loop.add_argument(
-        "--max-iterations", type=positive_int, default=50, help="iteration limit (default: 50)"
+        "--max-iterations",
+        type=integer,
+        default=50,
+        help="iteration limit, at least 1 (default: 50)",
     )
     loop.add_argument(
         "--target-factor",
-        type=positive_float,
+        type=number,
         default=1.5,
-        help="each iteration aims to multiply a rare label's count by this (default: 1.5)",
+        help="each iteration aims to multiply a rare label's count by this, above 1 (default: 1.5)",
     )
     loop.add_argument(
         "--seed", type=seed, default=42, help="fixes picks and sampling (default: 42)"
     )
-    filters = parser.add_argument_group("prompt and filters")
+
+
+def _add_filter_arguments(filters: argparse._ArgumentGroup) -> None:
     filters.add_argument(
         "--prompt-file", type=input_file, default=None, help="prompt template (default: built in)"
     )
@@ -131,20 +146,20 @@ def add_parser(subparsers) -> None:
         default=None,
         help="forbidden phrases (default: built in)",
     )
-    filters.add_argument("--min-words", type=positive_int, default=3, help="default: 3")
-    filters.add_argument("--max-words", type=positive_int, default=100, help="default: 100")
+    filters.add_argument("--min-words", type=integer, default=3, help="default: 3")
+    filters.add_argument("--max-words", type=integer, default=100, help="default: 100")
     filters.add_argument(
         "--min-overlap",
-        type=non_negative_float,
+        type=number,
         default=0.3,
         help="least content-word overlap with the source, 0-1; 0 = off (default: 0.3)",
     )
     filters.add_argument(
         "--min-meaning",
-        type=non_negative_float,
+        type=number,
         default=0.7,
-        help="least cosine between a generation and its source under the sentence encoder; "
-        "0 = off (default: 0.7)",
+        help="least cosine between a generation and its source under the sentence encoder, "
+        "-1 to 1; 0 = off (default: 0.7)",
     )
     filters.add_argument(
         "--meaning-model",
@@ -155,11 +170,13 @@ def add_parser(subparsers) -> None:
     )
     filters.add_argument(
         "--similarity",
-        type=positive_float,
+        type=number,
         default=85.0,
-        help="near-duplicate cutoff, rapidfuzz ratio 0-100 (default: 85)",
+        help="near-duplicate cutoff, rapidfuzz ratio in (0, 100] (default: 85)",
     )
-    output = parser.add_argument_group("output")
+
+
+def _add_output_arguments(output: argparse._ArgumentGroup) -> None:
     output.add_argument(
         "--out", type=Path, default=DEFAULT_OUT, help=f"dataset folder (default: {DEFAULT_OUT})"
     )
@@ -175,19 +192,15 @@ def add_parser(subparsers) -> None:
     )
     output.add_argument("--private", action="store_true", help="make the Hub repo private")
     output.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Select, generate, filter, write (and push)."""
     from emoclassic.augment.cache import GenerationCache
-    from emoclassic.augment.factory import choose_backend, make_backend
-    from emoclassic.augment.filters import QualityFilter, load_forbidden_phrases
     from emoclassic.augment.loop import AugmentSettings, augment_split
     from emoclassic.augment.prompts import PromptTemplate
     from emoclassic.augment.report import format_summary
-    from emoclassic.augment.selection import format_minority_table, select_minority_labels
-    from emoclassic.errors import UsageError
+    from emoclassic.augment.selection import format_minority_table, require_minority_labels
 
     cache_path = args.cache or args.out.with_name(f"{args.out.name}.cache.jsonl")
     check_outputs(args.out, cache_path)  # fail now, not after loading or generating
@@ -198,53 +211,16 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     template = PromptTemplate.from_file(args.prompt_file)
-    quality = QualityFilter(
-        min_words=args.min_words,
-        max_words=args.max_words,
-        forbidden=load_forbidden_phrases(args.forbidden_file),
-        min_overlap=args.min_overlap,
-        similarity=args.similarity,
-        min_meaning=args.min_meaning,
-        instructions=template.instructions,
-    )
+    quality = _quality_filter(args, template)
     dataset = load_data(args)
     if args.limit is not None:
         dataset = dataset.limit_train(args.limit)
     print(dataset.summary())
-    minority = select_minority_labels(dataset.train.labels, dataset.label_names, args.threshold)
-    if not minority:
-        raise UsageError(
-            f"--threshold {args.threshold:g} selects no label: every label has at least that "
-            "share of the training rows"
-        )
+    minority = require_minority_labels(dataset.train.labels, dataset.label_names, args.threshold)
     print(format_minority_table(minority, len(dataset.train), args.threshold))
     sys.stdout.flush()
-
-    if quality.min_meaning > 0:
-        from emoclassic.augment.meaning import SentenceEncoder
-
-        quality = dataclasses.replace(quality, encoder=SentenceEncoder(args.meaning_model))
-    backend_name = choose_backend(args.model) if args.backend == "auto" else args.backend
-    own_options = {
-        "llamacpp": {"parallel": args.parallel},
-        "hf": {"device": args.device},
-        "openai": {
-            "base_url": args.base_url,
-            "api_key": os.environ.get(args.api_key_env) or None,
-            "concurrency": args.concurrency,
-            "timeout": args.timeout,
-            "retries": args.retries,
-        },
-    }[backend_name]
-    backend = make_backend(
-        backend_name,
-        model=args.model,
-        batch_size=args.batch_size,
-        temperature=args.temperature,
-        top_p=args.top_p,
-        max_new_tokens=args.max_new_tokens,
-        **own_options,
-    )
+    quality = _with_encoder(quality, args.meaning_model)
+    backend = _backend(args)
     cache = GenerationCache(cache_path)
     print(f"model {backend.model_name}; cache {cache_path} ({len(cache):,} generations)")
     sys.stdout.flush()
@@ -265,6 +241,52 @@ def run(args: argparse.Namespace) -> int:
         f"{result.from_backend:,} new generations, {result.from_cache:,} from the cache"
     )
     return _publish(args, dataset, result, settings, backend.model_name, template, quality)
+
+
+def _quality_filter(args: argparse.Namespace, template):
+    from emoclassic.augment.filters import QualityFilter, load_forbidden_phrases
+
+    return QualityFilter(
+        min_words=args.min_words,
+        max_words=args.max_words,
+        forbidden=load_forbidden_phrases(args.forbidden_file),
+        min_overlap=args.min_overlap,
+        similarity=args.similarity,
+        min_meaning=args.min_meaning,
+        instructions=template.instructions,
+    )
+
+
+def _with_encoder(quality, meaning_model: str):
+    """Load the sentence encoder of the meaning filter, when that filter is on."""
+    if quality.min_meaning <= 0:
+        return quality
+    from emoclassic.augment.meaning import SentenceEncoder
+
+    return dataclasses.replace(quality, encoder=SentenceEncoder(meaning_model))
+
+
+def _backend(args: argparse.Namespace):
+    """Build the generator backend; each backend takes the options that are its own."""
+    from emoclassic.augment.factory import choose_backend, make_backend
+
+    name = choose_backend(args.model) if args.backend == "auto" else args.backend
+    return make_backend(
+        name,
+        model=args.model,
+        batch_size=args.batch_size,
+        temperature=args.temperature,
+        top_p=args.top_p,
+        max_new_tokens=args.max_new_tokens,
+        parallel=args.parallel,
+        device=args.device,
+        base_url=args.base_url,
+        api_key=os.environ.get(args.api_key_env) or None,
+        concurrency=args.concurrency,
+        timeout=args.timeout,
+        retries=args.retries,
+        drop_unused=True,
+    )
 
 
 def check_outputs(out: Path, cache: Path) -> None:

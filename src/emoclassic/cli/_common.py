@@ -15,13 +15,14 @@ if TYPE_CHECKING:
     from emoclassic.reporting import FitReport
 
 
-def whole_number(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+def whole_number(minimum: int | None, maximum: int | None = None) -> Callable[[str], int]:
     """Make an argparse type for a whole number from ``minimum`` to ``maximum`` (inclusive).
 
     Parameters
     ----------
-    minimum : int
-        Smallest value allowed.
+    minimum : int or None
+        Smallest value allowed; ``None``: no lower bound (the library checks
+        the range, so the rule lives in one place).
     maximum : int or None, default=None
         Largest value allowed; ``None``: no upper bound.
 
@@ -45,11 +46,11 @@ def whole_number(minimum: int, maximum: int | None = None) -> Callable[[str], in
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        if maximum is not None and not minimum <= value <= maximum:
+        if minimum is not None and maximum is not None and not minimum <= value <= maximum:
             raise argparse.ArgumentTypeError(
                 f"must be between {minimum} and {maximum}, got {value}"
             )
-        if value < minimum:
+        if minimum is not None and value < minimum:
             raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
         return value
 
@@ -58,6 +59,8 @@ def whole_number(minimum: int, maximum: int | None = None) -> Callable[[str], in
 
 positive_int = whole_number(1)
 positive_int.__doc__ = "Argparse type: an integer of at least 1."
+integer = whole_number(None)
+integer.__doc__ = "Argparse type: any integer; the library checks the range of its parameter."
 
 
 def file_path(text: str) -> Path:
@@ -151,6 +154,8 @@ share = bounded_float("between 0 and 1 (exclusive)", lambda v: 0.0 < v < 1.0)
 share_or_one = bounded_float("above 0 and at most 1", lambda v: 0.0 < v <= 1.0)
 positive_float = bounded_float("above 0", lambda v: v > 0.0)
 non_negative_float = bounded_float("0 or more", lambda v: v >= 0.0)
+#: Any finite number; for flags whose range the library checks (one rule, in one place).
+number = bounded_float("finite", lambda v: True)
 
 
 def threshold(text: str) -> float | str:

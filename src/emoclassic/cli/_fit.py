@@ -10,10 +10,9 @@ from emoclassic.cli._common import (
     MIN_TRAINING_ROWS,
     add_data_arguments,
     data_inputs,
+    integer,
     load_training_data,
-    n_jobs,
-    non_negative_float,
-    positive_int,
+    number,
     print_fit_report,
     seed,
     whole_number,
@@ -54,9 +53,9 @@ def add_parser(subparsers) -> None:
     )
     parser.add_argument(
         "--cv",
-        type=positive_int,
+        type=integer,
         default=3,
-        help="grid-search folds (default: 3)",
+        help="grid-search folds, at least 2 (default: 3)",
     )
     parser.add_argument(
         "--thresholds-from",
@@ -69,13 +68,13 @@ def add_parser(subparsers) -> None:
     )
     parser.add_argument(
         "--threshold-folds",
-        type=positive_int,
+        type=integer,
         default=None,
-        help="folds of the out-of-fold threshold predictions (default: 5)",
+        help="folds of the out-of-fold threshold predictions, at least 2 (default: 5)",
     )
     parser.add_argument(
         "--synthetic-weight",
-        type=non_negative_float,
+        type=number,
         default=None,
         metavar="W",
         help="weight of the generated rows of an augmented dataset (--data from "
@@ -83,7 +82,7 @@ def add_parser(subparsers) -> None:
     )
     parser.add_argument(
         "--n-jobs",
-        type=n_jobs,
+        type=integer,
         default=-1,
         help="parallel fits: grid-search candidates, or per-emotion fits when there is no "
         "grid (default: -1, all cores; 1: sequential)",
