@@ -127,8 +127,9 @@ def test_threshold_wrapper_and_emotion_model_use_the_fast_path(toy, monkeypatch)
 
     monkeypatch.setattr(type(tuned), "predict_proba", refuse)
     model.predict_proba(PROBES)  # does not touch the estimator
+    assert "linear" in model.__dict__  # built once, then kept
     copy = pickle.loads(pickle.dumps(model))
-    assert "_linear" not in copy.__dict__  # the folded copy is not stored
+    assert "linear" not in copy.__dict__  # the folded copy is not stored
     assert copy.predict_emotions(["so happy"]) == model.predict_emotions(["so happy"])
 
 

@@ -3,11 +3,18 @@ from __future__ import annotations
 import pickle
 
 import numpy as np
+import pytest
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, KFold, cross_validate
 
 from conftest import toy_split
-from emoclassic.pipelines import RECIPES, get_recipe, make_lr_pipeline, make_nb_pipeline
+from emoclassic.pipelines import (
+    RECIPES,
+    Recipe,
+    get_recipe,
+    make_lr_pipeline,
+    make_nb_pipeline,
+)
 
 
 def test_lr_recipe_is_the_reference_recipe():
@@ -85,3 +92,22 @@ def test_unknown_recipe():
 
     with pytest.raises(UsageError, match="unknown recipe 'svm'; choose from best, lr, nb"):
         get_recipe("svm")
+
+
+@pytest.mark.parametrize("name", list(RECIPES))
+def test_every_recipe_builder_takes_the_seed(name):
+    import inspect
+
+    assert "random_state" in inspect.signature(RECIPES[name].build).parameters
+    params = RECIPES[name].make(random_state=7).get_params()
+    seeds = {value for key, value in params.items() if key.endswith("random_state")}
+    assert seeds == (set() if name == "nb" else {7})
+
+
+def test_a_builder_bug_is_not_swallowed():
+    def broken(*, random_state=42):
+        return len(None)  # a TypeError inside the builder
+
+    recipe = Recipe(name="broken", summary="", build=broken, param_grid={})
+    with pytest.raises(TypeError, match="NoneType"):
+        recipe.make(random_state=1)

@@ -6,6 +6,7 @@ every later consumer use, whatever produced the scores.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Iterable, Sequence
 
@@ -229,17 +230,15 @@ class SklearnEmotionModel(EmotionModel):
             thresholds = estimator.thresholds_
         super().__init__(label_names, thresholds, metadata)
 
-    @property
+    @functools.cached_property
     def linear(self):
         """The folded :class:`~emoclassic.fastpredict.LinearTextModel`, or ``None``.
 
         Built once, on first use, from the fitted estimator.
         """
-        if "_linear" not in self.__dict__:
-            from emoclassic.fastpredict import fold_linear
+        from emoclassic.fastpredict import fold_linear
 
-            self._linear = fold_linear(self.estimator)
-        return self._linear
+        return fold_linear(self.estimator)
 
     @property
     def scores_instantly(self) -> bool:
@@ -254,5 +253,5 @@ class SklearnEmotionModel(EmotionModel):
 
     def __getstate__(self):
         state = self.__dict__.copy()
-        state.pop("_linear", None)  # derived from the estimator; rebuilt on demand
+        state.pop("linear", None)  # derived from the estimator; rebuilt on demand
         return state

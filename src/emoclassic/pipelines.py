@@ -105,7 +105,9 @@ def make_lr_pipeline(*, C: float = 1.0, l1_ratio: float = 0.0, random_state: int
     return Pipeline([("tfidf", reference_vectorizer()), ("clf", OneVsRestClassifier(classifier))])
 
 
-def make_nb_pipeline(*, alpha: float = 1.0, fit_prior: bool = True) -> Pipeline:
+def make_nb_pipeline(
+    *, alpha: float = 1.0, fit_prior: bool = True, random_state: int | None = None
+) -> Pipeline:
     """Build the reference TF-IDF + one-vs-rest multinomial naive Bayes pipeline.
 
     Parameters
@@ -114,6 +116,9 @@ def make_nb_pipeline(*, alpha: float = 1.0, fit_prior: bool = True) -> Pipeline:
         Additive smoothing.
     fit_prior : bool, default=True
         Learn class priors (``False`` uses a uniform prior).
+    random_state : int or None, default=None
+        Unused: naive Bayes has no randomness. Every recipe builder takes it,
+        so :meth:`Recipe.make` can pass a seed to any of them.
 
     Returns
     -------
@@ -202,7 +207,8 @@ class Recipe:
     summary : str
         One line for ``--help`` and model sidecars.
     build : callable
-        ``build(random_state=...) -> Pipeline`` (unknown keywords ignored).
+        ``build(random_state=...) -> Pipeline``; every builder takes
+        ``random_state`` (one without randomness ignores it).
     param_grid : dict
         Grid searched by ``emoclassic fit``; empty means no search.
     search_by_default : bool, default=True
@@ -223,10 +229,7 @@ class Recipe:
 
     def make(self, random_state: int = 42) -> Pipeline:
         """Build a fresh, unfitted pipeline."""
-        try:
-            return self.build(random_state=random_state)
-        except TypeError:
-            return self.build()
+        return self.build(random_state=random_state)
 
 
 RECIPES: dict[str, Recipe] = {
