@@ -108,7 +108,11 @@ def _add_generation_arguments(gen: argparse._ArgumentGroup) -> None:
         "--concurrency", type=positive_int, default=8, help="openai: requests in flight (8)"
     )
     gen.add_argument(
-        "--timeout", type=positive_float, default=60.0, help="openai: seconds per request (60)"
+        "--timeout",
+        type=positive_float,
+        default=60.0,
+        help="openai: seconds to connect or to wait for the next bytes of an answer, per "
+        "attempt (60)",
     )
     gen.add_argument(
         "--retries",

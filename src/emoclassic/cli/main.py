@@ -42,7 +42,10 @@ class OneLineErrorParser(argparse.ArgumentParser):
         """
         parsed, extras = self.parse_known_args(args, namespace)
         if extras:
-            owner = self.command_parsers.get(getattr(parsed, "command", None), self)
+            # A parser with sub-parsers of its own (``fit RECIPE``) names the innermost one.
+            owner = getattr(parsed, "parser", None) or self.command_parsers.get(
+                getattr(parsed, "command", None), self
+            )
             owner.error(f"unrecognized arguments: {' '.join(extras)}")
         return parsed
 
@@ -168,6 +171,9 @@ def configure_logging(verbosity: int) -> None:
     handler.setFormatter(OneLineFormatter())
     root.addHandler(handler)
     root.setLevel(level)
+    # HTTP client libraries log a line per request at INFO; show them only with -vv.
+    for noisy in ("httpx", "httpx2", "httpcore", "openai"):
+        logging.getLogger(noisy).setLevel(logging.WARNING if verbosity < 2 else logging.DEBUG)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
