@@ -2,7 +2,8 @@
 
 Fine-tunes the real pretrained encoder all-MiniLM-L6-v2 (6-layer BERT, 22.7M
 parameters) offline, exactly as ``emoclassic fit distilroberta --model FOLDER``
-does, and fits the ``lr`` recipe in the same run: on the same training rows and
+does (``fit_transformer``: ``transformers.Trainer`` with early stopping on the
+validation macro ROC-AUC), and fits the ``lr`` recipe in the same run: on the same training rows and
 on the full train split. Thresholds are tuned on validation for every model;
 every figure is on the test split, computed by ``emoclassic.evaluation``.
 
@@ -14,7 +15,8 @@ emoclassic dependency. Install it with::
 
 Usage (the bounded CPU run quoted in docs/comparator.md, then the full-data run for a GPU)::
 
-    python pipelines/bench_transformer.py --limit 3000 --epochs 1 --max-length 64
+    python pipelines/bench_transformer.py --limit 6000 --epochs 1 --batch-size 32 --lr 1e-4 \\
+        --max-length 64 --out models/bench
     python pipelines/bench_transformer.py --epochs 5 --max-length 128
 
 With ``--out DIR`` the fitted models are saved there (``lr.joblib``,

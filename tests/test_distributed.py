@@ -58,7 +58,9 @@ def test_cli_backend_dask_with_a_local_cluster(tmp_path, local_fit):
 def test_cli_scheduler_errors_are_one_line(tmp_path):
     result = run_cli("fit", "lr", "--limit", "50", "--scheduler", "tcp://127.0.0.1:9", cwd=tmp_path)
     assert result.returncode == 2
-    assert result.stderr.strip() == "emoclassic: error: --scheduler is only used by the Dask backend"
+    assert result.stderr.strip() == (
+        "emoclassic: error: --scheduler is only used by the Dask backend"
+    )
     result = run_cli(
         "fit", "lr", "--limit", "50", "--no-progress", "--backend", "dask",
         "--scheduler", "tcp://127.0.0.1:9", cwd=tmp_path,

@@ -387,7 +387,10 @@ def test_every_parser_reports_a_bad_argument_on_one_escaped_line(tmp_path, comma
     line = one_line_error(result, code=2)
     assert "\x1b" not in line and "\r" not in line and "\u2028" not in line
     assert "line one\\nline two\\x1b[2J\\rgotcha\\u2028" in line
-    assert line.endswith(f"(see {' '.join(['emoclassic', *command[:1]])} --help)")
+    parser = (
+        ["emoclassic", *command[:2]] if command[:1] == ["fit"] else ["emoclassic", *command[:1]]
+    )
+    assert line.endswith(f"(see {' '.join(parser)} --help)")
     assert result.stdout == b""
 
 
@@ -395,7 +398,7 @@ def test_a_bad_value_in_a_subcommand_reads_emoclassic_error(tmp_path):
     result = run_bytes("fit", "lr", "--seed", "4\n2", cwd=tmp_path)
     assert one_line_error(result, code=2) == (
         "emoclassic: error: argument --seed: expected a whole number, got '4\\n2' "
-        "(see emoclassic fit --help)"
+        "(see emoclassic fit lr --help)"
     )
 
 

@@ -285,3 +285,40 @@ def test_no_message_outside_the_cli_names_a_command_line_flag():
         for line in flag_messages(path)
     ]
     assert offenders == [], "\n".join(offenders)
+
+
+# --- small functions ----------------------------------------------------------------------
+
+#: The longest a function may be, in lines of code (its docstring excluded).
+MAX_FUNCTION_LINES = 80
+
+
+def function_lengths(path: Path) -> dict[str, int]:
+    """Map ``path:line name`` of every function to its length without the docstring."""
+    lengths = {}
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        length = node.end_lineno - node.lineno + 1
+        first = node.body[0]
+        if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+            if isinstance(first.value.value, str):
+                length -= first.end_lineno - first.lineno + 1
+        lengths[f"{path}:{node.lineno} {node.name}"] = length
+    return lengths
+
+
+def test_function_lengths_leave_the_docstring_out(tmp_path):
+    source = tmp_path / "m.py"
+    source.write_text('def f():\n    """Doc\n\n    more.\n    """\n    return 1\n')
+    assert function_lengths(source) == {f"{source}:1 f": 2}
+
+
+def test_no_function_is_longer_than_80_lines():
+    too_long = {
+        name: length
+        for path in sorted(PACKAGE_DIR.rglob("*.py"))
+        for name, length in function_lengths(path).items()
+        if length > MAX_FUNCTION_LINES
+    }
+    assert too_long == {}

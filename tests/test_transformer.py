@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import sys
 
 import numpy as np
@@ -20,7 +21,7 @@ tokenizers = pytest.importorskip("tokenizers")
 
 from conftest import ANGER, FEAR, JOY, run_cli, toy_rows, write_csv_split  # noqa: E402
 from emoclassic.cli.main import main  # noqa: E402
-from emoclassic.errors import ModelError, UsageError  # noqa: E402
+from emoclassic.errors import InvalidParameter, ModelError, UsageError  # noqa: E402
 from emoclassic.evaluation import evaluate_scores  # noqa: E402
 from emoclassic.persistence import load_model  # noqa: E402
 from emoclassic.thresholds import tune_thresholds  # noqa: E402
@@ -138,7 +139,7 @@ def test_save_load_round_trip_gives_equal_scores(fitted):
     assert config["id2label"] == {"0": "anger", "1": "fear", "2": "joy"}
 
 
-def test_early_stopping_stops_when_auc_does_not_improve(tiny_encoder, fitted):
+def test_early_stopping_stops_when_auc_does_not_improve(tiny_encoder, fitted, tmp_path):
     dataset = fitted[0]
     # A learning rate of 1e-12 leaves the float32 weights unchanged, so the
     # validation AUC is the same every epoch: only epoch 1 improves.
@@ -154,6 +155,75 @@ def test_early_stopping_stops_when_auc_does_not_improve(tiny_encoder, fitted):
     bias = model.model.classifier.out_proj.bias.detach().numpy()
     expected = [np.log(20 / 44), np.log(24 / 40), np.log(24 / 40)]
     np.testing.assert_allclose(bias, expected, rtol=1e-6)
+
+    # Interrupted once the stopping epoch is saved, a rerun trains no further epoch.
+    def interrupt(entry):
+        if entry["epoch"] == 3:
+            raise KeyboardInterrupt
+
+    checkpoint = tmp_path / "run.checkpoint"
+    with pytest.raises(KeyboardInterrupt):
+        fit_transformer(dataset, settings, on_epoch=interrupt, checkpoint=checkpoint)
+    seen = []
+    resumed = fit_transformer(dataset, settings, on_epoch=seen.append, checkpoint=checkpoint)
+    assert seen == [] and resumed.metadata["resumed_after_epoch"] == 3
+    assert _epochs_without_times(resumed) == _epochs_without_times(model)
+    assert resumed.metadata["best_epoch"] == 1 and resumed.metadata["stopped_early"] is True
+
+
+def _scripted_auc(monkeypatch, scores) -> None:
+    """Make every validation pass report the next of ``scores`` as its macro ROC-AUC."""
+    import emoclassic.transformer.trainer as parts
+
+    values = iter(scores)
+    monkeypatch.setattr(
+        parts, "macro_auc_metric", lambda names: lambda pred: {parts.METRIC: next(values)}
+    )
+
+
+def test_early_stopping_with_a_scripted_auc_sequence(tiny_encoder, fitted, monkeypatch):
+    # The Trainer's EarlyStoppingCallback and best-model choice on a known sequence.
+    _scripted_auc(monkeypatch, [0.60, 0.70, 0.69, 0.70, 0.65, 0.80])
+    settings = TransformerSettings(
+        model=str(tiny_encoder), epochs=6, patience=3, batch_size=32, lr=1e-12, progress=False,
+        device="cpu",
+    )  # fmt: skip
+    meta = fit_transformer(fitted[0], settings).metadata
+    # 0.69, 0.70 (equal is no improvement) and 0.65 make three epochs without improvement
+    assert [e["best"] for e in meta["epochs"]] == [True, True, False, False, False]
+    assert meta["best_epoch"] == 2 and meta["stopped_early"] is True
+    assert meta["val_macro_roc_auc_per_epoch"] == [0.60, 0.70, 0.69, 0.70, 0.65]
+
+
+def test_early_stopping_ignores_nan_and_resets_the_counter(tiny_encoder, fitted, monkeypatch):
+    _scripted_auc(monkeypatch, [float("nan"), 0.5, 0.4, 0.6])
+    settings = TransformerSettings(
+        model=str(tiny_encoder), epochs=4, patience=2, batch_size=32, lr=1e-12, progress=False,
+        device="cpu",
+    )  # fmt: skip
+    meta = fit_transformer(fitted[0], settings).metadata
+    assert [e["best"] for e in meta["epochs"]] == [False, True, False, True]
+    assert meta["best_epoch"] == 4 and meta["stopped_early"] is False
+
+
+def test_training_arguments_and_callbacks_reach_the_trainer(tiny_encoder, fitted):
+    transformers = pytest.importorskip("transformers")
+
+    class CountSteps(transformers.TrainerCallback):
+        steps = 0
+
+        def on_step_end(self, args, state, control, **kwargs):
+            CountSteps.steps += 1
+
+    settings = TransformerSettings(
+        model=str(tiny_encoder), epochs=1, batch_size=8, lr=1e-3, progress=False, device="cpu"
+    )
+    extra = {"gradient_accumulation_steps": 2}
+    model = fit_transformer(fitted[0], settings, training_args=extra, callbacks=[CountSteps()])
+    assert CountSteps.steps == 4  # 64 rows in batches of 8, two batches per optimizer step
+    assert model.metadata["epochs"][0]["epoch"] == 1
+    with pytest.raises(InvalidParameter, match=r"^training_args sets load_best_model_at_end"):
+        fit_transformer(fitted[0], settings, training_args={"load_best_model_at_end": False})
 
 
 def _epochs_without_times(model) -> list[dict]:
@@ -209,6 +279,13 @@ def test_a_checkpoint_of_another_run_or_a_damaged_one_is_refused(tiny_encoder, f
     with pytest.raises(UsageError, match=r"checkpoint of another run \(lr differ\)"):
         fit_transformer(dataset, other, checkpoint=checkpoint)
     assert checkpoint.exists()  # nothing lost
+    # A damaged file inside the Trainer's checkpoint folder...
+    (state,) = checkpoint.glob("checkpoint-*/trainer_state.json")
+    state.write_bytes(b"not a checkpoint")
+    with pytest.raises(ModelError, match="not a readable checkpoint"):
+        fit_transformer(dataset, settings, checkpoint=checkpoint)
+    # ... and a file where the folder should be (an old single-file checkpoint).
+    shutil.rmtree(checkpoint)
     checkpoint.write_bytes(b"not a checkpoint")
     with pytest.raises(ModelError, match="not a readable checkpoint"):
         fit_transformer(dataset, settings, checkpoint=checkpoint)
@@ -235,8 +312,21 @@ def test_loading_damaged_folders_fails_with_one_line(fitted, tmp_path):
 def test_settings_validation():
     with pytest.raises(UsageError, match="unknown loss"):
         TransformerSettings(loss="hinge")
-    with pytest.raises(UsageError, match="--focal-alpha"):
+    with pytest.raises(InvalidParameter, match=r"^focal_alpha must be between 0 and 1") as caught:
         TransformerSettings(focal_alpha=1.5)
+    assert caught.value.param == "focal_alpha"  # the CLI shows it as --focal-alpha
+    with pytest.raises(InvalidParameter, match=r"^patience must be at least 1, got 0"):
+        TransformerSettings(patience=0)
+    with pytest.raises(InvalidParameter, match=r"^device must be one of cpu, cuda, mps"):
+        TransformerSettings(device="cuda:1")
+
+
+def test_cli_names_the_flag_of_a_bad_setting(capsys):
+    code = main(["fit", "distilroberta", "--focal-gamma", "-1", "--limit", "10"])
+    assert code == 2
+    assert capsys.readouterr().err == (
+        "emoclassic: error: --focal-gamma must be at least 0, got -1.0\n"
+    )
 
 
 def test_missing_transformer_extra_is_one_line(monkeypatch, capsys, tmp_path):
@@ -269,9 +359,17 @@ def test_unusable_out_path_fails_before_training(existing, monkeypatch, capsys, 
     assert (out.read_text() if existing == "file" else (out / "notes.txt").read_text()) == "keep me"
 
 
-def test_transformer_options_are_rejected_for_classical_recipes(capsys):
-    assert main(["fit", "lr", "--epochs", "2"]) == 2
-    assert "--epochs applies to the transformer recipes only" in capsys.readouterr().err
+@pytest.mark.parametrize(
+    "recipe, foreign", [("lr", ["--epochs", "2"]), ("distilroberta", ["--cv", "3"])]
+)
+def test_each_recipe_takes_only_its_own_options(capsys, recipe, foreign):
+    with pytest.raises(SystemExit) as exited:
+        main(["fit", recipe, *foreign])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == (
+        f"emoclassic: error: unrecognized arguments: {' '.join(foreign)} "
+        f"(see emoclassic fit {recipe} --help)\n"
+    )
 
 
 # ---- the installed command: fit, evaluate, predict and compare ---------------------------
@@ -410,7 +508,8 @@ def test_cli_errors_are_one_line(cli_run, tmp_path):
     (tmp_path / "emoclassic.json").write_text('{"format": "emoclassic-model", "kind": "sklearn"}')
     result = run_cli("predict", str(tmp_path), "hi", cwd=work)
     assert result.returncode == 1
-    assert result.stderr.strip().count("\n") == 0 and "not a transformer model" in result.stderr
+    # "not a transformer model", or "not a transformer or prado model" once more kinds load
+    assert result.stderr.strip().count("\n") == 0 and "not a transformer" in result.stderr
     missing = run_cli(
         "fit", "distilroberta", "--model", str(tmp_path / "nope"), "--data", str(data), cwd=work
     )

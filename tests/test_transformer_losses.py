@@ -1,4 +1,8 @@
-"""The transformer losses and early stopping on known values (computed by hand)."""
+"""The transformer losses on known values (computed by hand), and the Trainer's use of them.
+
+Early stopping is the Trainer's ``EarlyStoppingCallback``; its scripted-AUC tests
+run a real fit and live in ``test_transformer.py``.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,6 @@ from emoclassic.transformer.losses import (  # noqa: E402
     make_loss,
     pos_weight_from_counts,
 )
-from emoclassic.transformer.stopping import EarlyStopping  # noqa: E402
 
 LN2 = math.log(2.0)
 # sigmoid(0) = 1/2 and sigmoid(ln 3) = 3/4: every term below is a multiple of ln 2.
@@ -72,26 +75,26 @@ def test_unknown_loss_and_missing_weights():
         make_loss("pos_weight")
 
 
-def test_early_stopping_with_a_scripted_auc_sequence():
-    stopper = EarlyStopping(patience=3)
-    decisions = []
-    for score in [0.60, 0.70, 0.69, 0.70, 0.65, 0.80]:
-        decisions.append(stopper.update(score))
-        if stopper.should_stop:
-            break
-    # 0.69, 0.70 (equal is no improvement) and 0.65 make three epochs without improvement
-    assert decisions == [True, True, False, False, False]
-    assert stopper.best_epoch == 2 and stopper.best_score == 0.70
-    assert stopper.history == [0.60, 0.70, 0.69, 0.70, 0.65]
+def test_the_trainer_applies_the_chosen_loss_to_logits_and_labels():
+    pytest.importorskip("transformers")
+    from types import SimpleNamespace
 
+    from emoclassic.transformer.trainer import EmotionTrainer
 
-def test_early_stopping_ignores_nan_and_resets_the_counter():
-    stopper = EarlyStopping(patience=2)
-    assert [stopper.update(s) for s in (float("nan"), 0.5, 0.4, 0.6)] == [False, True, False, True]
-    assert not stopper.should_stop and stopper.epochs_without_improvement == 0
-    assert stopper.best_epoch == 4
-    with pytest.raises(ValueError):
-        EarlyStopping(patience=0)
+    seen = {}
+
+    def model(**inputs):
+        seen.update(inputs)
+        return SimpleNamespace(logits=LOGITS.float())
+
+    weights = torch.tensor([3.0, 5.0])
+    trainer = SimpleNamespace(loss_fn=make_loss("pos_weight", pos_weight=weights))
+    inputs = {"input_ids": torch.tensor([[0, 5], [0, 6]]), "labels": TARGETS.float()}
+    loss, outputs = EmotionTrainer.compute_loss(trainer, model, inputs, return_outputs=True)
+    expected = bce_loss(LOGITS.float(), TARGETS.float(), pos_weight=weights).item()
+    assert loss.item() == pytest.approx(expected, rel=1e-6)
+    assert set(seen) == {"input_ids"} and "labels" in inputs  # the model never sees the labels
+    assert outputs.logits.shape == (2, 2)
 
 
 def test_pos_weight_formula_matches_dataset_counts(toy_dataset):

@@ -20,31 +20,75 @@ from emoclassic.cli._common import (
 from emoclassic.cli._fit_transformer import (
     TRANSFORMER_RECIPES,
     add_transformer_arguments,
-    check_no_transformer_options,
     run_transformer,
 )
 
 
 def add_parser(subparsers) -> None:
-    """Register the ``fit`` subcommand."""
+    """Register the ``fit`` subcommand, with one sub-parser (and option set) per recipe."""
     from emoclassic.pipelines import RECIPES
 
     parser = subparsers.add_parser(
         "fit",
         help="train a recipe, print its metrics and save the model",
-        description="Grid-search a recipe on the train split, tune per-label thresholds on "
-        "the validation split or on out-of-fold predictions on train, print metrics on "
-        "validation and test, and save the model.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="recipes:\n"
-        + "\n".join(f"  {name:<8} {recipe.summary}" for name, recipe in RECIPES.items())
-        + "\n"
-        + "\n".join(f"  {name:<8} {summary}" for name, summary in TRANSFORMER_RECIPES.items()),
+        description="Train a recipe on the train split, tune per-label thresholds on held-out "
+        "predictions, print metrics on validation and test, and save the model. Each recipe "
+        "takes its own options: see emoclassic fit RECIPE --help.",
     )
+    recipes = parser.add_subparsers(dest="recipe", metavar="RECIPE", required=True)
+    for name, recipe in RECIPES.items():
+        classical = recipes.add_parser(
+            name,
+            help=recipe.summary,
+            description=f"{recipe.summary}. Grid-search the recipe on the train split (or fit "
+            "its default parameters), tune per-label thresholds on the validation split or on "
+            "out-of-fold predictions on train, print metrics and save the model.",
+        )
+        add_classical_arguments(classical)
+        classical.set_defaults(run=run, parser=classical)
+    for name, summary in TRANSFORMER_RECIPES.items():
+        transformer = recipes.add_parser(name, help=summary, description=summary)
+        add_data_arguments(transformer)
+        _add_limit(transformer)
+        transformer.add_argument("--seed", type=seed, default=42, help="random seed (default: 42)")
+        transformer.add_argument(
+            "--out", default=None, help=f"model folder (default: models/{name})"
+        )
+        transformer.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+        add_transformer_arguments(transformer)
+        transformer.set_defaults(run=run_transformer, parser=transformer)
+
+
+def _add_limit(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "recipe", choices=[*RECIPES, *TRANSFORMER_RECIPES], metavar="RECIPE", help="recipe name"
+        "--limit",
+        type=whole_number(MIN_TRAINING_ROWS),
+        default=None,
+        metavar="N",
+        help=f"use only the first N training rows (at least {MIN_TRAINING_ROWS}); a warning "
+        "names the labels left without a positive example",
     )
+
+
+def add_classical_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options of the scikit-learn recipes (``best``, ``lr``, ``nb``)."""
     add_data_arguments(parser)
+    _add_limit(parser)
+    _add_search_arguments(parser)
+    _add_threshold_arguments(parser)
+    parser.add_argument(
+        "--n-jobs",
+        type=integer,
+        default=-1,
+        help="parallel fits, not 0: grid-search candidates, or per-emotion fits when there is "
+        "no grid (default: -1, all cores; 1: sequential)",
+    )
+    parser.add_argument("--seed", type=seed, default=42, help="random seed (default: 42)")
+    _add_output_arguments(parser)
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def _add_search_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--scoring",
         default="f1_micro",
@@ -52,11 +96,39 @@ def add_parser(subparsers) -> None:
         help="grid-search metric (default: f1_micro, as in the reference recipe)",
     )
     parser.add_argument(
-        "--cv",
-        type=integer,
-        default=3,
-        help="grid-search folds, at least 2 (default: 3)",
+        "--cv", type=integer, default=3, help="grid-search folds, at least 2 (default: 3)"
     )
+    search = parser.add_mutually_exclusive_group()
+    search.add_argument(
+        "--search",
+        dest="search",
+        action="store_true",
+        default=None,
+        help="run the recipe's grid (default for lr and nb)",
+    )
+    search.add_argument(
+        "--no-search",
+        dest="search",
+        action="store_false",
+        help="fit the recipe's default parameters once (default for best)",
+    )
+    parser.add_argument(
+        "--backend",
+        choices=["loky", "dask"],
+        default="loky",
+        help="where the grid-search fits run: local processes (default) or a Dask cluster "
+        "(needs the 'dask' extra)",
+    )
+    parser.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (default with --backend dask: "
+        "a local cluster on 127.0.0.1)",
+    )
+
+
+def _add_threshold_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--thresholds-from",
         choices=["validation", "cross-validation"],
@@ -78,16 +150,11 @@ def add_parser(subparsers) -> None:
         default=None,
         metavar="W",
         help="weight of the generated rows of an augmented dataset (--data from "
-        "`emoclassic augment`) in every fit; 0 drops them (default: 1)",
+        "`emoclassic augment`) in every fit, 0 or more; 0 drops them (default: 1)",
     )
-    parser.add_argument(
-        "--n-jobs",
-        type=integer,
-        default=-1,
-        help="parallel fits: grid-search candidates, or per-emotion fits when there is no "
-        "grid (default: -1, all cores; 1: sequential)",
-    )
-    parser.add_argument("--seed", type=seed, default=42, help="random seed (default: 42)")
+
+
+def _add_output_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out",
         default=None,
@@ -102,52 +169,10 @@ def add_parser(subparsers) -> None:
         help="model file format: joblib (default; pickle, load only files you trust) or "
         "skops (loads an allow-list of types only; needs the 'skops' extra)",
     )
-    parser.add_argument(
-        "--backend",
-        choices=["loky", "dask"],
-        default="loky",
-        help="where the grid-search fits run: local processes (default) or a Dask cluster "
-        "(needs the 'dask' extra)",
-    )
-    parser.add_argument(
-        "--scheduler",
-        default=None,
-        metavar="ADDRESS",
-        help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (default with --backend dask: "
-        "a local cluster on 127.0.0.1)",
-    )
-    parser.add_argument(
-        "--limit",
-        type=whole_number(MIN_TRAINING_ROWS),
-        default=None,
-        metavar="N",
-        help=f"use only the first N training rows (at least {MIN_TRAINING_ROWS}); a warning "
-        "names the labels left without a positive example",
-    )
-    search = parser.add_mutually_exclusive_group()
-    search.add_argument(
-        "--search",
-        dest="search",
-        action="store_true",
-        default=None,
-        help="run the recipe's grid (default for lr and nb)",
-    )
-    search.add_argument(
-        "--no-search",
-        dest="search",
-        action="store_false",
-        help="fit the recipe's default parameters once (default for best)",
-    )
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    add_transformer_arguments(parser)
-    parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Fit, report and save."""
-    if args.recipe in TRANSFORMER_RECIPES:
-        return run_transformer(args)
-    check_no_transformer_options(args)
+    """Fit a classical recipe, report and save."""
     from emoclassic.persistence import check_label_names, check_model_path, save_model
     from emoclassic.pipelines import get_recipe
     from emoclassic.reporting import report_fit

@@ -8,7 +8,7 @@ parser and runs them. Everything heavy is imported inside :func:`run_transformer
 from __future__ import annotations
 
 import argparse
-import sys
+import shutil
 from pathlib import Path
 
 from emoclassic.cli._common import (
@@ -53,7 +53,7 @@ def _alpha(text: str) -> float | str:
 
 def add_transformer_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of the transformer recipes (all default to None = not given)."""
-    group = parser.add_argument_group("transformer options (fit distilroberta)")
+    group = parser.add_argument_group("transformer options")
     group.add_argument(
         "--model",
         default=None,
@@ -84,17 +84,11 @@ def add_transformer_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="stop after this many epochs without a better validation macro ROC-AUC (3)",
     )
-    group.add_argument("--device", default=None, help="torch device (default: cuda if present)")
-
-
-def check_no_transformer_options(args: argparse.Namespace) -> None:
-    """Reject transformer options given to a classical recipe."""
-    from emoclassic.errors import UsageError
-
-    given = [name for name in DEFAULTS if getattr(args, name, None) is not None]
-    if given:
-        flag = "--" + given[0].replace("_", "-")
-        raise UsageError(f"{flag} applies to the transformer recipes only, not {args.recipe!r}")
+    group.add_argument(
+        "--device",
+        default=None,
+        help="cpu, cuda or mps (default: cuda if present; pick a GPU with CUDA_VISIBLE_DEVICES)",
+    )
 
 
 def settings_from_args(args: argparse.Namespace):
@@ -111,30 +105,18 @@ def settings_from_args(args: argparse.Namespace):
 
 
 def run_transformer(args: argparse.Namespace) -> int:
-    """Fine-tune, report and save."""
-    from emoclassic.atomic import check_not_an_input, check_replaceable_folder
-    from emoclassic.errors import UsageError, require
+    """Fine-tune, report and save.
 
-    classical_only = [
-        flag
-        for flag, given in (
-            ("--format", args.format is not None),
-            ("--backend", args.backend != "loky"),
-            ("--scheduler", args.scheduler is not None),
-            ("--thresholds-from", args.thresholds_from is not None),
-            ("--threshold-folds", args.threshold_folds is not None),
-            ("--synthetic-weight", args.synthetic_weight is not None),
-        )
-        if given
-    ]
-    if classical_only:
-        verb = "applies" if len(classical_only) == 1 else "apply"
-        raise UsageError(f"{', '.join(classical_only)} {verb} to the classical recipes only")
-    require("torch", "transformer")
-    require("transformers", "transformer")
+    Under ``torchrun`` or ``accelerate launch`` every process trains; only the
+    main one prints, saves the model and removes the checkpoint folder.
+    """
+    from emoclassic.atomic import check_not_an_input, check_replaceable_folder
+
+    _require_transformer_extra()
+    from emoclassic.persistence import check_label_names
     from emoclassic.reporting import report_fit
     from emoclassic.transformer.saving import save_transformer_model
-    from emoclassic.transformer.training import fit_transformer
+    from emoclassic.transformer.training import fit_transformer, is_main_process
 
     settings = settings_from_args(args)
     out = Path(args.out) if args.out else Path("models") / args.recipe
@@ -143,41 +125,69 @@ def run_transformer(args: argparse.Namespace) -> int:
     files, folders = data_inputs(args.data)
     for target in (out, checkpoint):
         check_not_an_input(target, files=files, folders=folders)
-    dataset = load_training_data(args)
-    from emoclassic.persistence import check_label_names
-
+    main_process = is_main_process()
+    say = _printer(main_process)
+    dataset = load_training_data(args) if main_process else _quietly(load_training_data, args)
     check_label_names(dataset.label_names, dataset.source)
-    print(
+    say(
         f"fine-tuning {settings.model!r}: up to {settings.epochs} epoch(s), batch "
         f"{settings.batch_size}, lr {settings.lr:g}, loss {settings.loss}, max_length "
         f"{settings.max_length}, early stopping on validation macro ROC-AUC "
         f"(patience {settings.patience})"
     )
-    sys.stdout.flush()
-
-    def on_epoch(entry: dict) -> None:
-        mark = "  (best)" if entry["best"] else ""
-        print(
-            f"epoch {entry['epoch']}: train loss {entry['train_loss']:.4f}, validation macro "
-            f"ROC-AUC {entry['val_macro_roc_auc']:.4f}, {entry['seconds']:.1f} s{mark}"
-        )
-        sys.stdout.flush()
-
     if checkpoint.exists():
-        print(f"resuming from {checkpoint} (delete it to start over)")
+        say(f"resuming from {checkpoint} (delete it to start over)")
     else:
-        print(f"checkpoint after every epoch: {checkpoint} (rerun the command to resume)")
-    sys.stdout.flush()
-    model = fit_transformer(dataset, settings, on_epoch=on_epoch, checkpoint=checkpoint)
-    print(
+        say(f"checkpoint after every epoch: {checkpoint} (rerun the command to resume)")
+    model = fit_transformer(dataset, settings, on_epoch=_print_epoch, checkpoint=checkpoint)
+    if not main_process:
+        return 0
+    say(
         f"best epoch: {model.metadata['best_epoch']}  device: {model.device} "
         f"({model.metadata['precision']})"
     )
-    print(f"fit time: {model.metadata['fit_seconds']:.1f} s")
+    say(f"fit time: {model.metadata['fit_seconds']:.1f} s")
     report = report_fit(model, dataset)
     print_fit_report(report)
     model.metadata["metrics"] = report.metrics
     sidecar = save_transformer_model(model, out)
-    checkpoint.unlink(missing_ok=True)  # the finished model replaces it
-    print(f"saved {out} (sidecar {sidecar})")
+    shutil.rmtree(checkpoint, ignore_errors=True)  # the finished model replaces it
+    say(f"saved {out} (sidecar {sidecar})")
     return 0
+
+
+def _require_transformer_extra() -> None:
+    """Raise the one-line install hint when torch or transformers is missing."""
+    from emoclassic.errors import require
+
+    require("torch", "transformer")
+    require("transformers", "transformer")
+
+
+def _printer(main_process: bool):
+    """``print`` with a flush on the main process; nothing on the others."""
+
+    def say(text: str) -> None:
+        if main_process:
+            print(text, flush=True)
+
+    return say
+
+
+def _quietly(function, *args):
+    """Call ``function`` with its standard output discarded."""
+    import contextlib
+    import io
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        return function(*args)
+
+
+def _print_epoch(entry: dict) -> None:
+    """Print one epoch (``fit_transformer`` calls it on the main process only)."""
+    mark = "  (best)" if entry["best"] else ""
+    print(
+        f"epoch {entry['epoch']}: train loss {entry['train_loss']:.4f}, validation macro "
+        f"ROC-AUC {entry['val_macro_roc_auc']:.4f}, {entry['seconds']:.1f} s{mark}",
+        flush=True,
+    )

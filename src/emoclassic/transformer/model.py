@@ -1,8 +1,9 @@
 """A fine-tuned Hugging Face encoder as an :class:`~emoclassic.model.EmotionModel`.
 
 Scores are the sigmoid of the classification head's logits, computed in
-batches with dynamic padding (each batch is padded to its longest text, and
-texts are sorted by length so that batches waste little padding).
+batches with dynamic padding: the tokenizer's own ``pad`` pads each batch to
+its longest text, and texts are sorted by length so that batches waste little
+padding.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ __all__ = [
     "TransformerEmotionModel",
     "default_device",
     "length_batches",
-    "pad_batch",
     "quiet_transformers",
     "sigmoid",
 ]
@@ -33,17 +33,31 @@ def default_device() -> str:
 
 
 @contextlib.contextmanager
-def quiet_transformers() -> Iterator[None]:
+def quiet_transformers(*, keep_warnings: bool = False) -> Iterator[None]:
     """Silence transformers' load reports and file progress bars for a block.
 
     Loading an encoder under a new classification head prints a table of
     newly initialised weights, and saving or loading shows per-file bars;
-    emoclassic reports what matters itself.
+    emoclassic reports what matters itself. The Trainer's own training bar is
+    not a file bar and stays.
+
+    Parameters
+    ----------
+    keep_warnings : bool, default=False
+        Turn off the file bars only; keep transformers' warnings.
+
+    Examples
+    --------
+    >>> from transformers.utils import logging as hf_logging
+    >>> with quiet_transformers():
+    ...     hf_logging.is_progress_bar_enabled()
+    False
     """
     from transformers.utils import logging as hf_logging
 
     verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
-    hf_logging.set_verbosity_error()
+    if not keep_warnings:
+        hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
     try:
         yield
@@ -75,37 +89,6 @@ def sigmoid(logits: np.ndarray) -> np.ndarray:
     [0.5, 0.75]
     """
     return expit(np.asarray(logits, dtype=np.float64))
-
-
-def pad_batch(rows: Sequence[Sequence[int]], pad_id: int):
-    """Right-pad token-id rows to the longest one.
-
-    Parameters
-    ----------
-    rows : sequence of sequence of int
-        Token ids per text.
-    pad_id : int
-        The tokenizer's padding id.
-
-    Returns
-    -------
-    input_ids, attention_mask : torch.Tensor of shape (n_rows, longest)
-
-    Examples
-    --------
-    >>> ids, mask = pad_batch([[5, 6, 7], [8]], pad_id=1)
-    >>> ids.tolist(), mask.tolist()
-    ([[5, 6, 7], [8, 1, 1]], [[1, 1, 1], [1, 0, 0]])
-    """
-    import torch
-
-    longest = max(len(row) for row in rows)
-    ids = torch.full((len(rows), longest), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(rows), longest), dtype=torch.long)
-    for i, row in enumerate(rows):
-        ids[i, : len(row)] = torch.as_tensor(row, dtype=torch.long)
-        mask[i, : len(row)] = 1
-    return ids, mask
 
 
 def length_batches(lengths: Sequence[int], batch_size: int) -> Iterator[np.ndarray]:
@@ -180,8 +163,6 @@ class TransformerEmotionModel(EmotionModel):
         out = np.zeros((len(token_ids), len(self.label_names)), dtype=np.float32)
         if not len(token_ids):
             return out
-        pad_id = self.tokenizer.pad_token_id
-        pad_id = 0 if pad_id is None else pad_id
         batches = list(length_batches([len(ids) for ids in token_ids], self.batch_size))
         was_training = self.model.training
         self.model.eval()
@@ -193,9 +174,14 @@ class TransformerEmotionModel(EmotionModel):
                     unit="batch",
                     disable=None if progress is None else not progress,
                 ):
-                    ids, mask = pad_batch([token_ids[i] for i in rows], pad_id)
+                    batch = self.tokenizer.pad(
+                        {"input_ids": [token_ids[i] for i in rows]},
+                        padding_side="right",
+                        return_tensors="pt",
+                    )
                     result = self.model(
-                        input_ids=ids.to(self.device), attention_mask=mask.to(self.device)
+                        input_ids=batch["input_ids"].to(self.device),
+                        attention_mask=batch["attention_mask"].to(self.device),
                     )
                     out[rows] = result.logits.float().cpu().numpy()
         finally:

@@ -192,8 +192,8 @@ def open_transformer_folder(
     ):
         raise ModelError(
             f"{folder}: saved with transformers {recorded or '(unknown)'}, but "
-            f"{transformers.__version__} is installed; refit it, or load with "
-            "--allow-version-mismatch"
+            f"{transformers.__version__} is installed; refit it, or allow a version mismatch "
+            "when loading it (at your own risk)"
         )
     from emoclassic.transformer.model import TransformerEmotionModel, quiet_transformers
 

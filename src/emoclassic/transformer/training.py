@@ -1,30 +1,43 @@
 """Fine-tune a Hugging Face encoder for multi-label emotion classification.
 
-A plain PyTorch loop: a new classification head whose bias starts at each
-label's log prior odds, AdamW with a linear warmup/decay schedule, dynamic
-padding, early stopping on the validation macro ROC-AUC (the best epoch's
-weights are kept), then per-label thresholds tuned on the validation split
-with :func:`emoclassic.thresholds.tune_thresholds`, the same code the
-classical models use. On a GPU it trains in bf16 (or fp16 with loss scaling)
-autocast; on the CPU in float32.
+Training runs on :class:`transformers.Trainer`
+(:mod:`~emoclassic.transformer.trainer`): a new classification head whose bias
+starts at each label's log prior odds; the Trainer's AdamW with a linear
+warmup/decay schedule and gradient clipping; dynamic padding by
+``DataCollatorWithPadding``; the loss of :mod:`~emoclassic.transformer.losses`
+through a ``compute_loss`` override; one evaluation per epoch with the
+validation macro ROC-AUC as ``metric_for_best_model``, ``EarlyStoppingCallback``
+and ``load_best_model_at_end`` (the best epoch's weights are kept). Per-label
+thresholds are then tuned on the validation split with
+:func:`emoclassic.thresholds.tune_thresholds`, the same code the classical
+models use. On a GPU it trains in bf16 (or fp16 with loss scaling) through
+``TrainingArguments``; on the CPU in float32. Launched with ``torchrun`` or
+``accelerate launch``, the same code trains on several GPUs or machines.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import math
-import time
-from collections.abc import Callable
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from emoclassic.datasets import EmotionDataset
-from emoclassic.errors import ModelError, UsageError, first_line, require
-from emoclassic.evaluation import evaluate_scores
+from emoclassic.errors import InvalidParameter, ModelError, first_line, require
 from emoclassic.thresholds import tune_thresholds
-from emoclassic.transformer.checkpoint import load_checkpoint, run_key, save_checkpoint
+from emoclassic.transformer.checkpoint import (
+    ResumePoint,
+    open_run_folder,
+    run_key,
+    start_run_folder,
+)
 from emoclassic.transformer.losses import (
     DEFAULT_FOCAL_ALPHA,
     DEFAULT_FOCAL_GAMMA,
@@ -36,17 +49,27 @@ from emoclassic.transformer.losses import (
 from emoclassic.transformer.model import (
     TransformerEmotionModel,
     default_device,
-    pad_batch,
     quiet_transformers,
     sigmoid,
 )
-from emoclassic.transformer.stopping import EarlyStopping
 
-__all__ = ["DEFAULT_MODEL", "TransformerSettings", "fit_transformer", "load_pretrained"]
+__all__ = [
+    "DEFAULT_MODEL",
+    "TransformerSettings",
+    "fit_transformer",
+    "is_main_process",
+    "load_pretrained",
+]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "distilroberta-base"
+
+#: Environment variables in which launchers give a process its global rank.
+_RANK_VARIABLES = ("RANK", "PMI_RANK", "OMPI_COMM_WORLD_RANK", "MV2_COMM_WORLD_RANK")
+
+#: Device kinds the Trainer can be pointed at (a GPU is picked with CUDA_VISIBLE_DEVICES).
+DEVICES = ("cpu", "cuda", "mps")
 
 
 @dataclass(frozen=True)
@@ -60,7 +83,7 @@ class TransformerSettings:
     epochs : int, default=5
         Maximum epochs.
     batch_size : int, default=16
-        Training texts per step.
+        Training texts per step (per device).
     lr : float, default=2e-5
         Peak AdamW learning rate.
     weight_decay : float, default=0.01
@@ -84,10 +107,25 @@ class TransformerSettings:
         Texts per forward pass when scoring.
     max_grad_norm : float, default=1.0
         Gradient clipping.
-    device : str, optional
-        torch device; default: GPU when present, else CPU.
+    device : {"cpu", "cuda", "mps"}, optional
+        Where to train; default: the GPU when present, else the CPU. Pick
+        one of several GPUs with ``CUDA_VISIBLE_DEVICES``.
     progress : bool or None, default=None
         Progress bars; ``None`` shows them only on a terminal.
+
+    Raises
+    ------
+    InvalidParameter
+        A value out of its range, named by its parameter.
+
+    Examples
+    --------
+    >>> TransformerSettings(epochs=2, lr=1e-4).epochs
+    2
+    >>> TransformerSettings(lr=0)
+    Traceback (most recent call last):
+    ...
+    emoclassic.errors.InvalidParameter: lr must be positive, got 0
     """
 
     model: str = DEFAULT_MODEL
@@ -110,21 +148,31 @@ class TransformerSettings:
 
     def __post_init__(self):
         if self.loss not in LOSSES:
-            raise UsageError(f"unknown loss {self.loss!r}; choose from {', '.join(LOSSES)}")
+            raise InvalidParameter(
+                "loss", f"{self.loss!r} is an unknown loss; choose from {', '.join(LOSSES)}"
+            )
         for name in ("epochs", "batch_size", "max_length", "patience", "eval_batch_size"):
             if getattr(self, name) < 1:
-                raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
+                raise InvalidParameter(name, f"must be at least 1, got {getattr(self, name)}")
         if not self.lr > 0:
-            raise UsageError(f"--lr must be positive, got {self.lr}")
+            raise InvalidParameter("lr", f"must be positive, got {self.lr}")
         if not 0.0 <= self.warmup_ratio < 1.0:
-            raise UsageError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
+            raise InvalidParameter("warmup_ratio", f"must be in [0, 1), got {self.warmup_ratio}")
         if self.focal_gamma < 0:
-            raise UsageError(f"--focal-gamma must be at least 0, got {self.focal_gamma}")
+            raise InvalidParameter("focal_gamma", f"must be at least 0, got {self.focal_gamma}")
         if self.focal_alpha is not None and not 0.0 <= self.focal_alpha <= 1.0:
-            raise UsageError(f"--focal-alpha must be between 0 and 1, got {self.focal_alpha}")
+            raise InvalidParameter(
+                "focal_alpha", f"must be between 0 and 1, got {self.focal_alpha}"
+            )
+        if self.device is not None and self.device not in DEVICES:
+            raise InvalidParameter(
+                "device",
+                f"must be one of {', '.join(DEVICES)}, got {self.device!r} (pick one of "
+                "several GPUs with CUDA_VISIBLE_DEVICES)",
+            )
 
 
-def load_pretrained(model_id: str, label_names, *, seed: int = 42):
+def load_pretrained(model_id: str, label_names: Sequence[str], *, seed: int = 42):
     """Load a tokenizer and a fresh multi-label classification head on an encoder.
 
     Parameters
@@ -139,12 +187,20 @@ def load_pretrained(model_id: str, label_names, *, seed: int = 42):
     Returns
     -------
     model, tokenizer
+        The tokenizer pads on the right.
 
     Raises
     ------
     ModelError
         When the model or tokenizer cannot be loaded (unknown id, no network,
-        not a model folder).
+        not a model folder), or the tokenizer has no padding token.
+
+    Examples
+    --------
+    >>> load_pretrained("/nonexistent/encoder", ["joy"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    emoclassic.errors.ModelError: cannot load the encoder '/nonexistent/encoder' (...); ...
     """
     transformers = require("transformers", "transformer")
     transformers.set_seed(seed)
@@ -161,15 +217,37 @@ def load_pretrained(model_id: str, label_names, *, seed: int = 42):
                 ignore_mismatched_sizes=True,
             )
     except (OSError, ValueError, KeyError) as exc:
-        first = first_line(exc)
         raise ModelError(
-            f"cannot load the encoder {model_id!r} ({first}); offline, pass --model with a "
-            "local model folder"
+            f"cannot load the encoder {model_id!r} ({first_line(exc)}); offline, give the path "
+            "of a local model folder instead of a Hub id"
         ) from None
     logger.info("loaded %s with a new %d-label classification head", model_id, len(names))
     if tokenizer.pad_token_id is None:
         raise ModelError(f"{model_id}: the tokenizer has no padding token")
+    tokenizer.padding_side = "right"
     return model, tokenizer
+
+
+def is_main_process() -> bool:
+    """Whether this is the main process of a (possibly distributed) run.
+
+    Under ``torchrun`` or ``accelerate launch`` every process runs
+    :func:`fit_transformer`; only the main one should print and save. Once
+    ``torch.distributed`` is set up its rank decides; before, the rank the
+    launcher puts in the environment (``RANK``, or the MPI equivalents).
+
+    Examples
+    --------
+    >>> is_main_process()  # a plain Python process
+    True
+    """
+    distributed = sys.modules.get("torch.distributed")
+    if distributed is not None and distributed.is_available() and distributed.is_initialized():
+        return distributed.get_rank() == 0
+    for name in _RANK_VARIABLES:
+        if os.environ.get(name, "").isdigit():
+            return int(os.environ[name]) == 0
+    return True
 
 
 def fit_transformer(
@@ -178,6 +256,8 @@ def fit_transformer(
     *,
     on_epoch: Callable[[dict], None] | None = None,
     checkpoint: str | Path | None = None,
+    training_args: Mapping[str, Any] | None = None,
+    callbacks: Sequence[Any] = (),
 ) -> TransformerEmotionModel:
     """Fine-tune on ``dataset.train``; stop early and tune thresholds on validation.
 
@@ -188,30 +268,60 @@ def fit_transformer(
     settings : TransformerSettings, optional
         Hyperparameters.
     on_epoch : callable, optional
-        Called after each epoch with ``{"epoch", "train_loss", "val_macro_roc_auc",
-        "best", "seconds"}`` (the CLI prints it).
+        Called after each epoch, once its checkpoint is written, with
+        ``{"epoch", "train_loss", "val_macro_roc_auc", "best", "seconds"}``
+        (the CLI prints it). ``train_loss`` is the mean of the epoch's step losses.
     checkpoint : str or Path, optional
-        File written after every epoch (see
-        :mod:`emoclassic.transformer.checkpoint`). When it exists at the start,
-        training resumes after its last epoch; settings or data that differ
-        from the checkpoint's are refused. The caller deletes it once the
-        model is saved.
+        Folder for the Trainer's per-epoch checkpoints (see
+        :mod:`emoclassic.transformer.checkpoint`). When it holds a finished
+        epoch of this run, training resumes after the latest one; a folder of
+        a run with other settings or data is refused. The caller deletes it
+        once the model is saved. Without it, checkpoints (weights only) go to
+        a temporary folder that is removed at the end; a distributed run
+        should give a folder that every process sees.
+    training_args : mapping, optional
+        More ``transformers.TrainingArguments`` (``gradient_accumulation_steps``,
+        ``report_to``, ``bf16``, ``optim``...). Those that the settings or the
+        early stopping and resuming determine are refused.
+    callbacks : sequence of transformers.TrainerCallback, optional
+        More Trainer callbacks.
 
     Returns
     -------
     TransformerEmotionModel
         With the best epoch's weights, tuned thresholds and a ``metadata`` dict
-        (training settings, best epoch, validation AUC per epoch, fit seconds
-        including the per-epoch validation scoring that early stopping needs,
-        data fingerprint, ``resumed_after_epoch``).
+        (training settings, precision, best epoch, validation AUC per epoch,
+        fit seconds including the per-epoch validation scoring that early
+        stopping needs, data fingerprint, ``resumed_after_epoch``).
+
+    Raises
+    ------
+    ModelError
+        The encoder cannot be loaded, or the checkpoint folder is unreadable.
+    UsageError
+        The checkpoint folder belongs to another run.
+    InvalidParameter
+        ``training_args`` sets an argument emoclassic sets itself, or the
+        device asked for is not available.
+
+    Examples
+    --------
+    Fine-tune ``distilroberta-base`` (downloaded from the Hub) on GoEmotions;
+    rerunning the same call after an interruption resumes it:
+
+    >>> from emoclassic.datasets import load_goemotions
+    >>> settings = TransformerSettings(epochs=1, batch_size=32)
+    >>> model = fit_transformer(  # doctest: +SKIP
+    ...     load_goemotions(), settings, checkpoint="models/run.checkpoint", on_epoch=print
+    ... )
+    >>> model.metadata["best_epoch"]  # doctest: +SKIP
+    1
     """
-    torch = require("torch", "transformer")
-    transformers = require("transformers", "transformer")
-    from tqdm.auto import tqdm
+    from emoclassic.transformer.trainer import check_training_args
 
     settings = settings or TransformerSettings()
-    device = settings.device or default_device()
-    train, validation = dataset.train, dataset.validation
+    check_training_args(training_args)
+    device = _resolve_device(settings.device)
     model, tokenizer = load_pretrained(settings.model, dataset.label_names, seed=settings.seed)
     emotion_model = TransformerEmotionModel(
         model,
@@ -222,179 +332,128 @@ def fit_transformer(
         batch_size=settings.eval_batch_size,
         device=device,
     )
-    _init_head_bias(model, dataset.label_counts("train"), len(train), torch)
-    loss_fn = _make_loss(settings, dataset, torch)
-    train_ids = emotion_model.encode(train.texts)
-    val_ids = emotion_model.encode(validation.texts)
-    targets = torch.as_tensor(train.labels, dtype=torch.float32)
-    steps_per_epoch = math.ceil(len(train_ids) / settings.batch_size)
-    total_steps = steps_per_epoch * settings.epochs
-    optimizer = torch.optim.AdamW(_parameter_groups(model, settings.weight_decay), lr=settings.lr)
-    scheduler = transformers.get_linear_schedule_with_warmup(
-        optimizer, int(settings.warmup_ratio * total_steps), total_steps
-    )
-    autocast_dtype = _autocast_dtype(device, torch)
-    train_step = _make_train_step(
-        model, optimizer, scheduler, loss_fn, device, autocast_dtype, settings.max_grad_norm
-    )
-    generator = torch.Generator().manual_seed(settings.seed)
-    pad_id = tokenizer.pad_token_id
-    stopper = EarlyStopping(settings.patience)
-    best_state, best_val_scores, epochs_log = None, None, []
-    key = run_key(settings, dataset.fingerprint())
-    state = load_checkpoint(checkpoint, key) if checkpoint is not None else None
-    done, seconds_before = 0, 0.0
-    if state is not None:
-        done, seconds_before = state["epoch"], state["fit_seconds"]
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        generator.set_state(state["generator"])
-        torch.set_rng_state(state["torch_rng"])
-        if state["cuda_rng"] is not None and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(state["cuda_rng"])
-        stopper.restore(state["stopper"])
-        epochs_log = state["epochs"]
-        val_scores = state["val_scores"].numpy()
-        if state["best_is_last"]:
-            best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
-            best_val_scores = val_scores
-        elif state["best_state"] is not None:
-            best_state, best_val_scores = state["best_state"], state["best_val_scores"].numpy()
-        logger.info("resuming from %s after epoch %d", checkpoint, done)
-    started = time.perf_counter() - seconds_before
-    for epoch in range(done + 1, settings.epochs + 1):
-        if stopper.should_stop:
-            break
-        epoch_started = time.perf_counter()
-        model.train()
-        order = torch.randperm(len(train_ids), generator=generator).tolist()
-        total_loss = 0.0
-        bar = tqdm(
-            range(0, len(order), settings.batch_size),
-            desc=f"epoch {epoch}/{settings.epochs}",
-            unit="batch",
-            disable=None if settings.progress is None else not settings.progress,
-        )
-        for start in bar:
-            rows = order[start : start + settings.batch_size]
-            ids, mask = pad_batch([train_ids[i] for i in rows], pad_id)
-            loss = train_step(ids, mask, targets[rows])
-            total_loss += loss * len(rows)
-            bar.set_postfix(loss=f"{loss:.4f}")
-        bar.close()
-        val_scores = sigmoid(emotion_model.logits(val_ids, progress=settings.progress))
-        auc = evaluate_scores(validation.labels, val_scores, dataset.label_names, 0.5).overall[
-            "macro_roc_auc"
-        ]
-        improved = stopper.update(auc)
-        if improved:
-            best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
-            best_val_scores = val_scores
-        entry = {
-            "epoch": epoch,
-            "train_loss": round(total_loss / len(order), 6),
-            "val_macro_roc_auc": round(float(auc), 6),
-            "best": improved,
-            "seconds": round(time.perf_counter() - epoch_started, 3),
-        }
-        epochs_log.append(entry)
-        logger.info("epoch %s", entry)
+    _init_head_bias(model, dataset.label_counts("train"), len(dataset.train))
+    key = run_key(settings, dataset.fingerprint(), training_args)
+    resume = open_run_folder(checkpoint, key) if checkpoint is not None else None
+    with contextlib.ExitStack() as stack:
         if checkpoint is not None:
-            save_checkpoint(
-                checkpoint,
-                {
-                    "key": key,
-                    "epoch": epoch,
-                    "fit_seconds": time.perf_counter() - started,
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(),
-                    "generator": generator.get_state(),
-                    "torch_rng": torch.get_rng_state(),
-                    "cuda_rng": torch.cuda.get_rng_state_all()
-                    if torch.cuda.is_available()
-                    else None,
-                    "stopper": stopper.state(),
-                    "epochs": epochs_log,
-                    "val_scores": torch.as_tensor(val_scores),
-                    "best_is_last": improved,
-                    "best_state": None if improved else best_state,
-                    "best_val_scores": None
-                    if improved or best_val_scores is None
-                    else torch.as_tensor(best_val_scores),
-                },
-            )
-        if on_epoch is not None:
-            on_epoch(entry)
-        if stopper.should_stop:
-            break
-    if best_state is None:  # every validation AUC was undefined: keep the last epoch
-        best_val_scores, best_epoch = val_scores, len(epochs_log)
-    else:
-        model.load_state_dict(best_state)
-        best_epoch = stopper.best_epoch
-    fit_seconds = time.perf_counter() - started
-    thresholds, threshold_f1 = tune_thresholds(validation.labels, best_val_scores)
+            output_dir = Path(checkpoint)
+        else:  # the Trainer needs checkpoints to reload the best epoch
+            scratch = tempfile.TemporaryDirectory(prefix="emoclassic-trainer-")
+            output_dir = Path(stack.enter_context(scratch))
+        trainer, log = _make_trainer(
+            emotion_model, dataset, settings, device, output_dir,
+            resume=resume, resumable=checkpoint is not None, on_epoch=on_epoch,
+            training_args=training_args, callbacks=callbacks,
+        )  # fmt: skip
+        if checkpoint is not None and resume is None and trainer.args.should_save:
+            start_run_folder(output_dir, key)
+        with quiet_transformers(keep_warnings=True):  # no bar per checkpoint file
+            trainer.train(resume_from_checkpoint=str(resume.checkpoint) if resume else None)
+    emotion_model.to(str(trainer.args.device))
+    return _finish(emotion_model, dataset, settings, trainer, log, resume, key)
+
+
+def _resolve_device(device: str | None) -> str:
+    """Return the device to train on: the one asked for if available, else GPU or CPU."""
+    require("torch", "transformer")
+    resolved = device or default_device()
+    if resolved == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise InvalidParameter("device", "is 'cuda' but torch sees no GPU")
+    return resolved
+
+
+def _make_trainer(
+    emotion_model: TransformerEmotionModel,
+    dataset: EmotionDataset,
+    settings: TransformerSettings,
+    device: str,
+    output_dir: Path,
+    *,
+    resume: ResumePoint | None,
+    resumable: bool,
+    on_epoch: Callable[[dict], None] | None,
+    training_args: Mapping[str, Any] | None,
+    callbacks: Sequence[Any],
+):
+    """Build the :class:`~emoclassic.transformer.trainer.EmotionTrainer` and its epoch log."""
+    transformers = require("transformers", "transformer")
+    from emoclassic.transformer import trainer as parts
+
+    progress = settings.progress if settings.progress is not None else sys.stderr.isatty()
+    args = parts.training_arguments(
+        settings, output_dir, device=device, progress=progress, resumable=resumable,
+        overrides=training_args,
+        # A run interrupted after early stopping only reloads its best epoch.
+        max_steps=resume.global_step if resume is not None and resume.finished else None,
+    )  # fmt: skip
+    log = parts.EpochLog(
+        resume.epochs if resume else (), resume.fit_seconds if resume else 0.0, on_epoch
+    )
+    train, validation = dataset.train, dataset.validation
+    trainer = parts.EmotionTrainer(
+        model=emotion_model.model,
+        args=args,
+        train_dataset=parts.labelled_rows(emotion_model.encode(train.texts), train.labels),
+        eval_dataset=parts.labelled_rows(emotion_model.encode(validation.texts), validation.labels),
+        data_collator=transformers.DataCollatorWithPadding(emotion_model.tokenizer),
+        processing_class=emotion_model.tokenizer,
+        compute_metrics=parts.macro_auc_metric(dataset.label_names),
+        callbacks=[transformers.EarlyStoppingCallback(settings.patience), log, *callbacks],
+        loss_fn=_make_loss(settings, dataset),
+    )
+    # The epoch entries replace the log dicts the Trainer would print under its bar.
+    trainer.remove_callback(transformers.PrinterCallback)
+    if trainer.pop_callback(transformers.ProgressCallback) is not None:
+        trainer.add_callback(parts.BarOnlyProgress)
+    return trainer, log
+
+
+def _finish(
+    emotion_model: TransformerEmotionModel,
+    dataset: EmotionDataset,
+    settings: TransformerSettings,
+    trainer,
+    log,
+    resume: ResumePoint | None,
+    key: dict[str, Any],
+) -> TransformerEmotionModel:
+    """Tune thresholds on the kept weights' validation scores; fill in the metadata."""
+    validation = dataset.validation
+    val_scores = sigmoid(emotion_model.logits(emotion_model.encode(validation.texts)))
+    thresholds, threshold_f1 = tune_thresholds(validation.labels, val_scores)
     emotion_model.thresholds = thresholds
+    epochs = log.epochs
+    best = [entry["epoch"] for entry in epochs if entry["best"]]
+    args = trainer.args
+    training = asdict(settings) | {"device": emotion_model.device.split(":")[0]}
+    if "training_args" in key:  # as JSON, like the run key
+        training["training_args"] = key["training_args"]
     emotion_model.metadata = {
         "recipe": "transformer",
         "base_model": settings.model,
-        "training": asdict(settings) | {"device": device},
-        "precision": str(autocast_dtype).replace("torch.", "") if autocast_dtype else "float32",
-        "best_epoch": best_epoch,
-        "stopped_early": stopper.should_stop and len(epochs_log) < settings.epochs,
-        "epochs": epochs_log,
-        "val_macro_roc_auc_per_epoch": [e["val_macro_roc_auc"] for e in epochs_log],
-        "fit_seconds": round(fit_seconds, 3),
-        "resumed_after_epoch": done,
+        "training": training,
+        "precision": "bfloat16" if args.bf16 else "float16" if args.fp16 else "float32",
+        "best_epoch": best[-1] if best else len(epochs),  # no defined AUC: the last epoch
+        "stopped_early": len(epochs) < settings.epochs,
+        "epochs": epochs,
+        "val_macro_roc_auc_per_epoch": [entry["val_macro_roc_auc"] for entry in epochs],
+        "fit_seconds": round(log.fit_seconds(), 3),
+        "resumed_after_epoch": len(resume.epochs) if resume else 0,
         "decision_rule": "per-label thresholds tuned on the validation split (max F1 per label)",
         "threshold_validation_f1": [round(float(v), 6) for v in threshold_f1],
         "seed": settings.seed,
         "data": dataset.provenance(),
     }
+    if args.world_size > 1:
+        emotion_model.metadata["world_size"] = args.world_size
     return emotion_model
 
 
-def _make_train_step(
-    model, optimizer, scheduler, loss_fn, device: str, autocast_dtype, max_grad_norm: float
-) -> Callable:
-    """Return ``step(input_ids, attention_mask, targets) -> loss``: one optimiser update.
-
-    Under fp16 autocast the loss is scaled (``GradScaler``); bf16 and float32
-    need no scaling. Gradients are clipped to ``max_grad_norm``.
-    """
-    import torch
-
-    scaler = torch.amp.GradScaler("cuda") if autocast_dtype == torch.float16 else None
-    device_type = device.split(":")[0]
-
-    def step(ids, mask, targets) -> float:
-        with torch.autocast(
-            device_type=device_type,
-            dtype=autocast_dtype or torch.float32,
-            enabled=autocast_dtype is not None,
-        ):
-            logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
-        loss = loss_fn(logits.float(), targets.to(device))
-        optimizer.zero_grad(set_to_none=True)
-        if scaler is not None:
-            scaler.scale(loss).backward()
-            scaler.unscale_(optimizer)
-            torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
-            scaler.step(optimizer)
-            scaler.update()
-        else:
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
-            optimizer.step()
-        scheduler.step()
-        return float(loss.item())
-
-    return step
-
-
-def _init_head_bias(model, positives, n_rows: int, torch) -> None:
+def _init_head_bias(model, positives, n_rows: int) -> None:
     """Start the output layer's bias at each label's log prior odds.
 
     A fresh head predicts 0.5 for every label, and with 28 rare labels the
@@ -403,6 +462,8 @@ def _init_head_bias(model, positives, n_rows: int, torch) -> None:
     frequency clipped to [1e-4, 1 - 1e-4], spends those steps on the text
     instead. The output layer is the last ``Linear`` with one output per label.
     """
+    import torch
+
     n_labels = len(positives)
     heads = [
         module
@@ -416,7 +477,10 @@ def _init_head_bias(model, positives, n_rows: int, torch) -> None:
         heads[-1].bias.copy_(torch.as_tensor(np.log(prior / (1 - prior))))
 
 
-def _make_loss(settings: TransformerSettings, dataset: EmotionDataset, torch):
+def _make_loss(settings: TransformerSettings, dataset: EmotionDataset) -> Callable:
+    """Return the run's loss; ``pos_weight`` comes from the training label counts."""
+    import torch
+
     pos_weight = None
     if settings.loss == "pos_weight":
         weights = pos_weight_from_counts(
@@ -426,23 +490,3 @@ def _make_loss(settings: TransformerSettings, dataset: EmotionDataset, torch):
     return make_loss(
         settings.loss, pos_weight=pos_weight, gamma=settings.focal_gamma, alpha=settings.focal_alpha
     )
-
-
-def _parameter_groups(model, weight_decay: float) -> list[dict]:
-    """Apply weight decay to weight matrices only, not to biases and norms."""
-    decay, no_decay = [], []
-    for name, param in model.named_parameters():
-        if not param.requires_grad:
-            continue
-        (no_decay if param.ndim < 2 or "norm" in name.lower() else decay).append(param)
-    return [
-        {"params": decay, "weight_decay": weight_decay},
-        {"params": no_decay, "weight_decay": 0.0},
-    ]
-
-
-def _autocast_dtype(device: str, torch):
-    """bf16 on GPUs that support it, else fp16 on GPUs; None (float32) on the CPU."""
-    if not device.startswith("cuda"):
-        return None
-    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
