@@ -20,13 +20,24 @@ from pydantic import (
 )
 
 __all__ = [
+    "MAX_LIME_FEATURES",
+    "MAX_LIME_SAMPLES",
     "NOT_BLANK",
     "Error",
+    "ExplainResponse",
     "Health",
     "Labels",
+    "ModelInfo",
     "PredictResponse",
+    "explain_request_model",
     "predict_request_model",
 ]
+
+#: Most LIME perturbations one ``/explain`` request may ask for: each is one more text to
+#: score, and the server scores one heavy request at a time.
+MAX_LIME_SAMPLES = 5_000
+#: Most words a LIME explanation may keep per emotion.
+MAX_LIME_FEATURES = 100
 
 #: A text must contain a character that is not white space (``str.isspace``). The class is
 #: spelt out because ``\\s`` means different sets in Python, ECMA (JSON Schema) and Rust.
@@ -124,6 +135,15 @@ class _PredictOptions(BaseModel):
         return float(value)
 
 
+def _text_type(max_text_chars: int):
+    """One text: 1 to ``max_text_chars`` characters, not only white space."""
+    return Annotated[
+        StrictStr,
+        Field(min_length=1, max_length=max_text_chars, json_schema_extra={"pattern": NOT_BLANK}),
+        AfterValidator(_not_blank),
+    ]
+
+
 def predict_request_model(max_batch: int, max_text_chars: int, max_body_bytes: int):
     """Return the ``/predict`` request body class for these limits.
 
@@ -138,11 +158,7 @@ def predict_request_model(max_batch: int, max_text_chars: int, max_body_bytes: i
     pydantic_core._pydantic_core.ValidationError: 1 validation error for PredictRequest
     ...
     """
-    text = Annotated[
-        StrictStr,
-        Field(min_length=1, max_length=max_text_chars, json_schema_extra={"pattern": NOT_BLANK}),
-        AfterValidator(_not_blank),
-    ]
+    text = _text_type(max_text_chars)
     texts = Field(
         min_length=1,
         max_length=max_batch,
@@ -151,3 +167,139 @@ def predict_request_model(max_batch: int, max_text_chars: int, max_body_bytes: i
         "bytes: 413 above)",
     )
     return create_model("PredictRequest", __base__=_PredictOptions, texts=(list[text], texts))
+
+
+class ModelInfo(BaseModel):
+    """What is served: the model, its sidecar's test score, and how ``/explain`` works."""
+
+    name: str = Field(description="the model file's name")
+    kind: str = Field(description="'sklearn' or 'transformer' (the saved model's kind)")
+    recipe: str | None = Field(description="the recipe it was fitted with, when recorded")
+    labels: int = Field(description="how many emotions it scores")
+    test_macro_f1: float | None = Field(
+        description="macro-F1 on the test split under the tuned thresholds, from the "
+        "model's sidecar (null when not recorded)"
+    )
+    explanation: Literal["linear", "lime"] | None = Field(
+        description="what /explain uses by default: 'linear' (exact contributions), "
+        "'lime' (an approximation, slow) or null (neither is available)"
+    )
+    explanation_note: str = Field(description="one sentence on the explanation, for people")
+    max_text_chars: int = Field(description="longest text a request may carry")
+
+
+class _ExplainOptions(BaseModel):
+    """The ``/explain`` fields that do not depend on the model or the limits."""
+
+    model_config = ConfigDict(extra="forbid")
+    method: Literal["auto", "linear", "lime"] = Field(
+        default="auto",
+        description="'linear': exact contributions (linear models only); 'lime': LIME "
+        "(any model; needs the 'explain' extra); 'auto': linear when the model is linear",
+    )
+    num_features: Annotated[
+        int, Field(ge=1, le=MAX_LIME_FEATURES), BeforeValidator(_whole_number)
+    ] = Field(default=10, description="LIME only: words kept per emotion")
+    num_samples: Annotated[
+        int, Field(ge=1, le=MAX_LIME_SAMPLES), BeforeValidator(_whole_number)
+    ] = Field(default=1000, description="LIME only: perturbed texts scored")
+
+
+def _labels_validator(label_names):
+    """Return a validator that names the unknown emotion, instead of pydantic's union errors."""
+    known = set(label_names)
+
+    def check(cls, value):
+        if value is None or value == "all":
+            return value
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ValueError("must be a list of label names, 'all' or null")
+        if not value:
+            raise ValueError("must name at least one emotion")
+        unknown = [v for v in value if v not in known]
+        if unknown:
+            raise ValueError(
+                f"unknown emotion {unknown[0]!r}; the model knows {', '.join(label_names)}"
+            )
+        return value
+
+    return field_validator("labels", mode="before")(classmethod(check))
+
+
+def explain_request_model(label_names, max_text_chars: int):
+    """Return the ``/explain`` request body class for this model's labels and these limits.
+
+    ``labels`` is a non-empty list of the model's label names, ``"all"``, or
+    ``null`` (the default: the emotions at or above their tuned thresholds, or
+    the top one when none is).
+
+    Examples
+    --------
+    >>> Request = explain_request_model(["joy", "anger"], 20)
+    >>> Request(text="so happy", labels=["joy"]).labels
+    ['joy']
+    >>> Request(text="so happy", labels=["pride"])
+    Traceback (most recent call last):
+    ...
+    pydantic_core._pydantic_core.ValidationError: 1 validation error for ExplainRequest
+    labels
+      Value error, unknown emotion 'pride'; the model knows joy, anger ...
+    ...
+    """
+    label_names = list(label_names)
+    label = Literal[tuple(label_names)]
+    labels = Field(
+        default=None,
+        description="emotions to explain: a list of label names, 'all', or null (the "
+        "predicted ones under the tuned thresholds; the top one when none is predicted)",
+    )
+    return create_model(
+        "ExplainRequest",
+        __base__=_ExplainOptions,
+        __validators__={"_labels": _labels_validator(label_names)},
+        text=(_text_type(max_text_chars), Field(description="the text to explain")),
+        labels=(Annotated[list[label], Field(min_length=1)] | Literal["all"] | None, labels),
+    )
+
+
+class Contribution(BaseModel):
+    """One feature's share of an emotion's decision value (``value * weight``)."""
+
+    feature: str
+    value: float = Field(description="its value in the text (tf-idf; 1 for LIME)")
+    weight: float = Field(description="its coefficient")
+    contribution: float
+
+
+class Segment(BaseModel):
+    """A piece of the text: a word with its share, or what lies between words."""
+
+    text: str
+    share: float | None = Field(
+        description="a word's share of the contributions (emoclassic.explain.word_scores); "
+        "null between words"
+    )
+
+
+class EmotionExplanation(BaseModel):
+    """One emotion's explanation: ``decision == intercept + sum of the contributions``."""
+
+    label: str
+    score: float
+    threshold: float = Field(description="the tuned threshold")
+    predicted: bool = Field(description="whether the score reaches the tuned threshold")
+    intercept: float | None = Field(description="null when infinite")
+    decision: float | None = Field(
+        description="log-odds (linear) or the surrogate's local prediction (LIME); "
+        "null when infinite (an emotion constant in training)"
+    )
+    contributions: list[Contribution] = Field(description="most positive first")
+    segments: list[Segment] = Field(description="the text, cut into pieces; they join to it")
+
+
+class ExplainResponse(BaseModel):
+    """The same explanation as ``emoclassic explain --json``, plus each emotion's segments."""
+
+    text: str
+    method: Literal["linear", "lime"]
+    emotions: list[EmotionExplanation]

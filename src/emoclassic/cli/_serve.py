@@ -49,10 +49,13 @@ def add_parser(subparsers) -> None:
     defaults = ServeLimits()
     parser = subparsers.add_parser(
         "serve",
-        help="serve a model over HTTP (POST /predict, GET /labels, /health, /docs)",
+        help="serve a model over HTTP (a demo page at /, POST /predict, /explain, GET /labels, "
+        "/model, /health, /docs)",
         description="Load a saved model once and answer JSON requests: POST /predict "
-        '{"texts": [...], "top_k": K, "threshold": "tuned"|0.3}, GET /labels, GET /health; '
-        "OpenAPI docs at /docs. Stops cleanly on SIGTERM or Ctrl-C. Needs the 'serve' extra. "
+        '{"texts": [...], "top_k": K, "threshold": "tuned"|0.3}, POST /explain {"text": ...}, '
+        "GET /labels, GET /model, GET /health; OpenAPI docs at /docs; a demo page at / (type a "
+        "text, see its emotions and why; --no-ui turns it off). Stops cleanly on SIGTERM or "
+        "Ctrl-C. Needs the 'serve' extra. "
         "Log lines (warnings; with -v also info, with --access-log one per request) go to "
         "stderr as 'emoclassic: LEVEL: ...'.",
     )
@@ -67,6 +70,12 @@ def add_parser(subparsers) -> None:
         help="port, 0 to 65535; 0 picks a free one (default: 8000)",
     )
     _add_limit_arguments(parser, defaults)
+    parser.add_argument(
+        "--no-ui",
+        dest="ui",
+        action="store_false",
+        help="no demo page: GET / answers 404 (an API-only deployment)",
+    )
     parser.add_argument(
         "--access-log", action="store_true", help="log every request (a line on stderr)"
     )
@@ -133,11 +142,12 @@ def run(args: argparse.Namespace) -> int:
         args.max_header_bytes,
         args.read_timeout,
     )
-    app = create_app(model, limits, name=args.model.name)
+    app = create_app(model, limits, name=args.model.name, ui=args.ui)
     listener = _listen(args.host, args.port)
     host, port = listener.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
-    print(f"serving {args.model} on http://{shown}:{port} (docs: /docs)", flush=True)
+    page = "; demo page: /" if args.ui else ""
+    print(f"serving {args.model} on http://{shown}:{port} (docs: /docs{page})", flush=True)
     config = uvicorn.Config(
         app,
         **_logging(args.access_log),

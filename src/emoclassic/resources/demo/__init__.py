@@ -1,0 +1,1 @@
+"""The demo page of ``emoclassic serve`` (``index.html``); see :mod:`emoclassic.demo_page`."""
