@@ -8,7 +8,7 @@ import pytest
 
 from conftest import LABELS, run_cli, toy_split
 from emoclassic.datasets import EmotionDataset
-from emoclassic.errors import MissingDependencyError, ModelError, UsageError
+from emoclassic.errors import InvalidParameter, MissingDependencyError, ModelError, UsageError
 from emoclassic.explain import explain_lime, explain_linear, global_features, word_scores
 from emoclassic.model import EmotionModel, SklearnEmotionModel
 from emoclassic.persistence import save_model
@@ -230,3 +230,11 @@ def test_cli_constant_label_gives_valid_json_and_a_finite_sum(tmp_path):
     table = run_cli("explain", str(path), "happy day", "--emotion", constant, cwd=tmp_path)
     assert "decision -inf = intercept -inf + features +0.0000" in table.stdout
     assert "nan" not in table.stdout
+
+
+def test_lime_refuses_a_text_without_words(tmp_path):
+    pytest.importorskip("lime")
+    model = KeywordModel(LABELS, [0.5, 0.5, 0.5])
+    with pytest.raises(InvalidParameter, match=r"^text has no word") as caught:
+        explain_lime(model, "!!! ...")
+    assert caught.value.param == "text"

@@ -470,6 +470,14 @@ def test_explain_num_samples_has_a_maximum(model, tmp_path):
     assert args.num_samples == 100_000
 
 
+def test_explain_lime_on_a_text_without_words_is_one_line(model, tmp_path):
+    pytest.importorskip("lime")
+    result = run_cli("explain", str(model), "!!!", "--method", "lime", cwd=tmp_path)
+    assert one_line_error(result, code=2) == (
+        "emoclassic: error: the text has no word, and LIME explains a text by removing words"
+    )
+
+
 @pytest.mark.parametrize(
     ("flag", "value", "message"),
     [("--read-timeout", "1e-300", "must be between 0.1 and 3600 seconds"),

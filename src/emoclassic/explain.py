@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from emoclassic.atomic import atomic_write_text
-from emoclassic.errors import ModelError, UsageError, require
+from emoclassic.errors import InvalidParameter, ModelError, UsageError, require
 from emoclassic.model import EmotionModel
 
 __all__ = [
@@ -256,7 +256,14 @@ def explain_lime(
     -------
     Explanation
         ``method="lime"``; ``decision`` is the surrogate's local prediction.
+
+    Raises
+    ------
+    InvalidParameter
+        The text has no word for LIME to remove.
     """
+    if not re.search(r"\w", text):  # LIME's sampler fails on a text with nothing to remove
+        raise InvalidParameter("text", "has no word, and LIME explains a text by removing words")
     lime_text = require("lime.lime_text", "explain")
     scores = model.predict_proba([text])[0]
     chosen = _choose_labels(model, scores, labels)

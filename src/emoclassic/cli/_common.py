@@ -247,6 +247,7 @@ PARAMETER_FLAGS = {
     "seed": "--seed",
     "n_rows": "--limit",
     "limit": "--limit",
+    "text": "the text",  # a positional argument
 }
 
 
