@@ -118,6 +118,23 @@ def test_word_scores_spread_ngrams_over_words(toy_model):
     )
 
 
+def test_word_scores_split_each_share_over_every_place_it_covers():
+    from emoclassic.explain import Contribution, EmotionExplanation
+
+    text = "So happy, so happy! Unhappy?"  # words: so happy so happy unhappy
+    contributions = [
+        Contribution("word__so happy", 1.0, 1.0, 4.0),  # 2 places x 2 words -> 1.0 each
+        Contribution("char__app", 1.0, 1.0, 3.0),  # inside 3 words -> 1.0 each
+        Contribution("word__unhappy", 1.0, 1.0, -2.0),  # one word
+        Contribution("word__absent words", 1.0, 1.0, 9.0),  # covers nothing
+        Contribution("char__ ", 1.0, 1.0, 5.0),  # blank after stripping: covers nothing
+    ]
+    emotion = EmotionExplanation("joy", 0.9, 0.5, True, 0.0, 1.0, contributions)
+    assert word_scores(emotion, text) == [
+        (0, 2, 1.0), (3, 8, 2.0), (10, 12, 1.0), (13, 18, 2.0), (20, 27, -1.0)
+    ]  # fmt: skip
+
+
 class KeywordModel(EmotionModel):
     """A non-linear model: joy is 0.9 if 'happy' and not 'not' appear."""
 

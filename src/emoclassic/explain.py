@@ -303,25 +303,52 @@ def word_scores(emotion: EmotionExplanation, text: str) -> list[tuple[int, int, 
     """
     spans = [(m.start(), m.end(), m.group().lower()) for m in _WORD.finditer(text)]
     tokens = [token for _, _, token in spans]
+    features = [item.feature.split("__", 1)[-1].lower().strip() for item in emotion.contributions]
+    starts = _ngram_starts(tokens, {len(feature.split()) for feature in features})
+    containing = _tokens_containing(
+        tokens,
+        {feature for feature in features if feature and tuple(feature.split()) not in starts},
+    )
     totals = np.zeros(len(spans))
-    for item in emotion.contributions:
-        feature = item.feature.split("__", 1)[-1].lower().strip()
-        words = feature.split()
-        hits = [
-            range(i, i + len(words))
-            for i in range(len(tokens) - len(words) + 1)
-            if tokens[i : i + len(words)] == words
-        ]
-        if not hits:  # a character n-gram (or a token the pattern splits differently)
-            hits = [
-                range(i, i + 1) for i, token in enumerate(tokens) if feature and feature in token
-            ]
-        cells = [i for hit in hits for i in hit]
+    for item, feature in zip(emotion.contributions, features, strict=True):
+        words = tuple(feature.split())
+        if words in starts:
+            cells = [i for start in starts[words] for i in range(start, start + len(words))]
+        else:  # a character n-gram (or a token the pattern splits differently)
+            cells = containing.get(feature, [])
         for i in cells:
             totals[i] += item.contribution / len(cells)
     return [
         (start, end, float(total)) for (start, end, _), total in zip(spans, totals, strict=True)
     ]
+
+
+def _ngram_starts(tokens: list[str], lengths: set[int]) -> dict[tuple[str, ...], list[int]]:
+    """Map each run of ``n`` tokens (``n`` in ``lengths``) to where it starts, in order."""
+    starts: dict[tuple[str, ...], list[int]] = {}
+    for n in lengths - {0}:
+        for i in range(len(tokens) - n + 1):
+            starts.setdefault(tuple(tokens[i : i + n]), []).append(i)
+    return starts
+
+
+def _tokens_containing(tokens: list[str], pieces: set[str]) -> dict[str, list[int]]:
+    """Map each string of ``pieces`` to the positions of the tokens that contain it, in order.
+
+    Looks up every substring of each distinct token (of the lengths ``pieces``
+    has) once, instead of testing every piece against every token.
+    """
+    lengths = {len(piece) for piece in pieces}
+    pieces_in: dict[str, list[str]] = {}
+    for token in set(tokens):
+        inside = {token[k : k + n] for n in lengths for k in range(len(token) - n + 1)} & pieces
+        if inside:
+            pieces_in[token] = sorted(inside)
+    containing: dict[str, list[int]] = {}
+    for i, token in enumerate(tokens):
+        for piece in pieces_in.get(token, ()):
+            containing.setdefault(piece, []).append(i)
+    return containing
 
 
 def write_html(explanation: Explanation, path: str | Path, k: int = 10) -> None:
