@@ -8,7 +8,7 @@ import pytest
 
 from conftest import run_cli
 from emoclassic.datasets import EmotionDataset, EmotionSplit, load_dataset, synthetic_markers
-from emoclassic.errors import DataError, UsageError
+from emoclassic.errors import DataError, InvalidParameter
 from emoclassic.persistence import load_model, save_model
 from emoclassic.training import FitSettings, _folds, fit_model
 
@@ -122,7 +122,7 @@ def test_weighted_grid_search_and_skops_round_trip(augmented, tmp_path):
 
 
 def test_negative_weight_is_refused():
-    with pytest.raises(UsageError, match="synthetic-weight must be 0 or more"):
+    with pytest.raises(InvalidParameter, match=r"^synthetic_weight must be 0 or more"):
         FitSettings(synthetic_weight=-1)
 
 
