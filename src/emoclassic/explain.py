@@ -140,7 +140,7 @@ def explain_linear(
     ...                 joy.decision))
     True
     """
-    linear = getattr(model, "linear", None)
+    linear = model.linear
     if linear is None:
         raise ModelError(
             "exact explanations need a linear text model (TF-IDF + logistic regression or "
@@ -206,7 +206,7 @@ def global_features(model: EmotionModel, k: int = 10) -> dict[str, dict[str, lis
     >>> strongest["joy"]["positive"][0][0], strongest["joy"]["negative"][0][0]
     ('happy', 'sad')
     """
-    linear = getattr(model, "linear", None)
+    linear = model.linear
     if linear is None:
         raise ModelError(
             "global explanations need a linear text model (its coefficients are the features)"

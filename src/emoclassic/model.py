@@ -50,6 +50,36 @@ class EmotionModel:
     #: linear path), so a server may run it on its event loop.
     scores_instantly = False
 
+    @property
+    def linear(self):
+        """The model as one linear map of its text features, or ``None``.
+
+        A :class:`~emoclassic.fastpredict.LinearTextModel` for a TF-IDF +
+        linear classifier pipeline, whose coefficients explain each score
+        exactly; ``None`` for every other model (explain those with LIME).
+        """
+        return None
+
+    @property
+    def explains_exactly(self) -> bool:
+        """Whether :func:`~emoclassic.explain.explain_linear` can explain this model.
+
+        Examples
+        --------
+        >>> from emoclassic.pipelines import make_lr_pipeline
+        >>> pipe = make_lr_pipeline().fit(["so happy", "so sad"] * 2, [[1, 0], [0, 1]] * 2)
+        >>> SklearnEmotionModel(pipe, ["joy", "sadness"], [0.5, 0.5]).explains_exactly
+        True
+        """
+        return self.linear is not None
+
+    def use_cpu(self) -> EmotionModel:
+        """Score on the CPU from now on (a model that only runs there is unchanged); return self.
+
+        ``compare`` times every model on the same processor with this.
+        """
+        return self
+
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Return an ``(n_texts, n_labels)`` array of scores in [0, 1]."""
         raise NotImplementedError

@@ -429,7 +429,7 @@ def explain_text(
     """
     from emoclassic.explain import explain_lime, explain_linear
 
-    linear = getattr(model, "linear", None) is not None
+    linear = model.explains_exactly
     if method == "auto":
         method = "linear" if linear else "lime"
     if method == "linear" and not linear:
@@ -501,7 +501,7 @@ def _model_info(model: "EmotionModel", name: str, limits: ServeLimits) -> dict:
 
     metadata = model.metadata
     recipe = metadata.get("recipe")
-    if getattr(model, "linear", None) is not None:
+    if model.explains_exactly:
         explanation = "linear"
         note = (
             "Exact: each word's share of the top emotion's log-odds, from the model's own "

@@ -72,9 +72,7 @@ def run(args: argparse.Namespace) -> int:
     models = {}
     for name, path in zip(names, args.models, strict=True):
         model = load_model(path, allow_version_mismatch=args.allow_version_mismatch)
-        if hasattr(model, "to"):  # a transformer: time it on the CPU like the others
-            model.to("cpu")
-        models[name] = model
+        models[name] = model.use_cpu()  # every model is timed on the CPU
     dataset = load_data(args)
     rows = compare_models(
         models,

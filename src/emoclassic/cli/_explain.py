@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     labels = "all" if args.all else args.emotion
     method = args.method
     if method == "auto":
-        method = "linear" if getattr(model, "linear", None) is not None else "lime"
+        method = "linear" if model.explains_exactly else "lime"
     if method == "linear":
         explanation = explain_linear(model, args.text, labels)
     else:

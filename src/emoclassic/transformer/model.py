@@ -150,6 +150,10 @@ class TransformerEmotionModel(EmotionModel):
         self.model.to(self.device)
         return self
 
+    def use_cpu(self) -> TransformerEmotionModel:
+        """Move the network to the CPU; return self."""
+        return self.to("cpu")
+
     def encode(self, texts: Sequence[str]) -> list[list[int]]:
         """Token ids of each text, truncated to ``max_length``, without padding."""
         encoded = self.tokenizer(list(texts), truncation=True, max_length=self.max_length)
