@@ -644,5 +644,13 @@ def _load_transformer(folder: Path, sidecar: dict, allow_version_mismatch: bool)
     return open_transformer_folder(folder, sidecar, allow_version_mismatch=allow_version_mismatch)
 
 
+def _load_prado(folder: Path, sidecar: dict, allow_version_mismatch: bool) -> EmotionModel:
+    """Open a projection-network folder; torch is imported only now."""
+    from emoclassic.prado.saving import open_prado_folder
+
+    return open_prado_folder(folder, sidecar, allow_version_mismatch=allow_version_mismatch)
+
+
 register_loader(SklearnEmotionModel.kind, _load_sklearn)
 register_loader("transformer", _load_transformer, folder=True)
+register_loader("prado", _load_prado, folder=True)

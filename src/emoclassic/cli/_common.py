@@ -158,6 +158,17 @@ non_negative_float = bounded_float("0 or more", lambda v: v >= 0.0)
 number = bounded_float("finite", lambda v: True)
 
 
+def focal_alpha(text: str) -> float | str:
+    """Argparse type: the focal loss's alpha, a number in [0, 1] or ``none`` (no weighting).
+
+    Examples
+    --------
+    >>> focal_alpha("0.25"), focal_alpha("None")
+    (0.25, 'none')
+    """
+    return "none" if text.lower() == "none" else probability(text)
+
+
 def threshold(text: str) -> float | str:
     """Argparse type: ``tuned`` or a probability cut-off in [0, 1]."""
     return text if text == "tuned" else probability(text)

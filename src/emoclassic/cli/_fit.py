@@ -17,6 +17,7 @@ from emoclassic.cli._common import (
     seed,
     whole_number,
 )
+from emoclassic.cli._fit_prado import PRADO_RECIPES, add_prado_arguments, run_prado
 from emoclassic.cli._fit_transformer import (
     TRANSFORMER_RECIPES,
     add_transformer_arguments,
@@ -57,6 +58,11 @@ def add_parser(subparsers) -> None:
         transformer.add_argument("--no-progress", action="store_true", help="hide the progress bar")
         add_transformer_arguments(transformer)
         transformer.set_defaults(run=run_transformer, parser=transformer)
+    for name, summary in PRADO_RECIPES.items():
+        prado = recipes.add_parser(name, help=summary, description=summary)
+        add_data_arguments(prado)
+        add_prado_arguments(prado)
+        prado.set_defaults(run=run_prado, parser=prado)
 
 
 def _add_limit(parser: argparse.ArgumentParser) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from emoclassic.cli._common import (
     data_inputs,
+    focal_alpha,
     load_training_data,
     positive_float,
     positive_int,
@@ -39,18 +40,6 @@ DEFAULTS = {
 }
 
 
-def _alpha(text: str) -> float | str:
-    if text.lower() == "none":
-        return "none"
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number or 'none', got {text!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value}")
-    return value
-
-
 def add_transformer_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of the transformer recipes (all default to None = not given)."""
     group = parser.add_argument_group("transformer options")
@@ -70,7 +59,7 @@ def add_transformer_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--focal-gamma", type=float, default=None, help="focal loss gamma (2.0)")
     group.add_argument(
-        "--focal-alpha", type=_alpha, default=None, help="focal loss alpha or 'none' (0.25)"
+        "--focal-alpha", type=focal_alpha, default=None, help="focal loss alpha or 'none' (0.25)"
     )
     group.add_argument(
         "--max-pos-weight", type=positive_float, default=None, help="pos_weight cap (30)"
