@@ -23,7 +23,6 @@ import contextlib
 import logging
 import tempfile
 import time
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -32,7 +31,8 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, GroupKFold, KFold, ParameterGrid, PredefinedSplit
 
 from emoclassic.datasets import EmotionDataset
-from emoclassic.errors import DataError, EmoclassicError, InvalidParameter, first_line, require
+from emoclassic.errors import DataError, InvalidParameter, first_line
+from emoclassic.fit_runtime import collapsed_fit_warnings, fit_progress, joblib_backend
 from emoclassic.model import SklearnEmotionModel
 from emoclassic.pipelines import Recipe, get_recipe
 from emoclassic.thresholds import PerLabelThresholdClassifier
@@ -332,7 +332,7 @@ def _texts_without_features(dataset: EmotionDataset) -> Iterator[None]:
 def _fit_once(pipeline, train, n_jobs: int | None, weights: np.ndarray | None = None) -> None:
     """Fit the recipe's default parameters; ``n_jobs`` parallelises its per-label fits."""
     _set_per_label_jobs(n_jobs, pipeline)
-    with _collapsed_fit_warnings(parallel=n_jobs not in (None, 1)):
+    with collapsed_fit_warnings(parallel=n_jobs not in (None, 1)):
         pipeline.fit(train.texts, train.labels, **_weight_params(weights))
     _set_per_label_jobs(None, pipeline)
 
@@ -355,8 +355,8 @@ def _fit_with_out_of_fold_thresholds(
         settings.threshold_folds,
     )
     with (
-        _progress(settings.threshold_folds, settings.progress, "out-of-fold fits"),
-        _collapsed_fit_warnings(parallel=settings.n_jobs not in (None, 1)),
+        fit_progress(settings.threshold_folds, settings.progress, "out-of-fold fits"),
+        collapsed_fit_warnings(parallel=settings.n_jobs not in (None, 1)),
     ):
         tuned.fit(train.texts, train.labels, **_weight_params(weights))
     _set_per_label_jobs(None, tuned.estimator, tuned.estimator_)
@@ -398,9 +398,9 @@ def _grid_search(
             error_score="raise",
         )
         with (
-            _joblib_backend(settings.backend, settings.scheduler),
-            _progress(total, settings.progress, "grid search"),
-            _collapsed_fit_warnings(
+            joblib_backend(settings.backend, settings.scheduler),
+            fit_progress(total, settings.progress, "grid search"),
+            collapsed_fit_warnings(
                 parallel=settings.backend is not None or settings.n_jobs not in (None, 1)
             ),
         ):
@@ -437,128 +437,5 @@ def _grid_search(
     return best, summary
 
 
-@contextlib.contextmanager
-def _joblib_backend(backend: str | None, scheduler: str | None) -> Iterator[None]:
-    """Run the enclosed joblib calls on ``backend`` (``"dask"``: a Dask cluster)."""
-    if backend is None:
-        yield
-        return
-    from joblib import parallel_config
-
-    if backend != "dask":
-        with parallel_config(backend=backend):
-            yield
-        return
-    with _dask_client(scheduler) as client, parallel_config(backend="dask"):
-        logger.info("grid search on the Dask scheduler at %s", client.scheduler.address)
-        yield
-
-
-@contextlib.contextmanager
-def _dask_client(scheduler: str | None) -> Iterator:
-    """Connect a ``distributed.Client`` to ``scheduler``, or to a local cluster (127.0.0.1)."""
-    distributed = require("distributed", "dask")
-    if scheduler is None:
-        cluster = distributed.LocalCluster(
-            host="127.0.0.1",
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-        )
-        with cluster, distributed.Client(cluster) as client:
-            yield client
-        return
-    try:
-        client = distributed.Client(scheduler, timeout="10s")
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise EmoclassicError(
-            f"cannot reach the Dask scheduler at {scheduler} ({type(exc).__name__})"
-        ) from None
-    with client:
-        yield client
-
-
-@contextlib.contextmanager
-def _collapsed_fit_warnings(parallel: bool = False) -> Iterator[None]:
-    """Collapse repetitive per-fit warnings into one log line each; re-raise the rest.
-
-    Two warnings repeat once per label and fit: a solver stopping at
-    ``max_iter`` (common for the l1 penalty at large C) and a label with no
-    positive example in a fold (common with ``--limit``). Fits in parallel
-    workers cannot be counted from here; scikit-learn passes the caller's
-    warning filters to its workers, so there they are silenced instead.
-    """
-    from sklearn.exceptions import ConvergenceWarning
-
-    action = "ignore" if parallel else "always"
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter(action, ConvergenceWarning)
-        warnings.filterwarnings(action, message=".*is present in all training examples")
-        yield
-    if parallel:
-        logger.debug("per-fit solver warnings of parallel fits are not shown (n_jobs=1 shows them)")
-    not_converged = absent = 0
-    for w in caught:
-        if issubclass(w.category, ConvergenceWarning):
-            not_converged += 1
-        elif "is present in all training examples" in str(w.message):
-            absent += 1
-        else:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    if not_converged:
-        logger.warning(
-            "%d solver fit(s) stopped at max_iter before converging; "
-            "their candidates are scored as they are",
-            not_converged,
-        )
-    if absent:
-        logger.warning(
-            "%d fit(s) saw a label with no positive (or no negative) training example; "
-            "such a label gets a constant score",
-            absent,
-        )
-
-
 def _plain(value):
     return value.item() if isinstance(value, np.generic) else value
-
-
-@contextlib.contextmanager
-def _progress(total: int, enabled: bool | None, description: str) -> Iterator[None]:
-    """Show a tqdm bar that follows the grid search's joblib tasks.
-
-    joblib reports completed tasks through ``Parallel.print_progress`` in the
-    calling process, for the sequential and the process backends alike. The
-    bar follows the outermost ``Parallel`` call made while it is active (the
-    grid search), not the nested one-vs-rest fits.
-    """
-    from joblib import Parallel
-    from tqdm.auto import tqdm
-
-    disable = None if enabled is None else not enabled
-    bar = tqdm(total=total, desc=description, unit="fit", disable=disable)
-    original_call, original_progress = Parallel.__call__, Parallel.print_progress
-    active: list[int] = []
-    outermost: list[int] = []
-
-    def call(self, iterable):
-        if not active and not outermost:
-            outermost.append(id(self))
-        active.append(id(self))
-        try:
-            return original_call(self, iterable)
-        finally:
-            active.pop()
-
-    def print_progress(self):
-        original_progress(self)
-        if outermost and outermost[0] == id(self):
-            bar.n = min(self.n_completed_tasks, total)
-            bar.refresh()
-
-    Parallel.__call__, Parallel.print_progress = call, print_progress
-    try:
-        yield
-    finally:
-        Parallel.__call__, Parallel.print_progress = original_call, original_progress
-        bar.close()
