@@ -338,6 +338,58 @@ def check_metadata(where: str | Path, metadata: object, n_labels: int) -> dict:
     return metadata
 
 
+def check_folder_sidecar(
+    where: str | Path, sidecar: dict, kind: str, not_metadata: tuple[str, ...]
+) -> tuple[list[str], np.ndarray, dict]:
+    """Check the sidecar of a model folder; return its labels, thresholds and metadata.
+
+    The checks every folder kind (``transformer``, ``prado``) runs before it
+    imports torch: the kind, the format version, the label list, one
+    threshold per label, the versions, and the metadata: every field but
+    ``not_metadata``.
+
+    Parameters
+    ----------
+    where : str or Path
+        What to name in the error message (the sidecar file).
+    sidecar : dict
+        The sidecar as read.
+    kind : str
+        The kind the loader opens.
+    not_metadata : tuple of str
+        The fields the saver writes itself, left out of the metadata.
+
+    Returns
+    -------
+    (label_names, thresholds, metadata) : tuple of list, ndarray and dict
+
+    Raises
+    ------
+    ModelError
+        One line: another kind, or a field that breaks its rule.
+
+    Examples
+    --------
+    >>> sidecar = {"kind": "prado", "label_names": ["joy"], "thresholds": [0.5],
+    ...            "versions": {}, "recipe": "prado"}
+    >>> check_folder_sidecar("m/emoclassic.json", sidecar, "prado", RESERVED_FIELDS)
+    (['joy'], array([0.5]), {'recipe': 'prado'})
+    >>> check_folder_sidecar("m/emoclassic.json", {"kind": "sklearn"}, "prado", ())
+    Traceback (most recent call last):
+    ...
+    emoclassic.errors.ModelError: m/emoclassic.json: not a prado model (kind 'sklearn')
+    """
+    if sidecar.get("kind") != kind:
+        raise ModelError(f"{where}: not a {kind} model (kind {shown(sidecar.get('kind'))})")
+    if "format_version" in sidecar:
+        check_format_version(where, sidecar["format_version"])
+    label_names = check_label_list(where, sidecar.get("label_names"))
+    thresholds = check_thresholds(where, sidecar.get("thresholds"), len(label_names))
+    check_versions(where, sidecar.get("versions", {}))
+    metadata = {k: v for k, v in sidecar.items() if k not in not_metadata}
+    return label_names, thresholds, check_metadata(where, metadata, len(label_names))
+
+
 def _plain_data_problem(value: object, depth: int) -> str | None:
     """Why ``value`` is not plain JSON-like data, or ``None`` when it is."""
     if value is None or isinstance(value, str | bool | np.bool_) or _is_real(value):

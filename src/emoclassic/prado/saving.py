@@ -27,11 +27,7 @@ from typing import TYPE_CHECKING
 from emoclassic.atomic import atomic_path
 from emoclassic.errors import EmoclassicError, ModelError, require
 from emoclassic.model_fields import (
-    check_format_version,
-    check_label_list,
-    check_metadata,
-    check_thresholds,
-    check_versions,
+    check_folder_sidecar,
     shown,
 )
 from emoclassic.model_format import (
@@ -185,16 +181,8 @@ def open_prado_folder(
     emoclassic.errors.ModelError: m/emoclassic.json: not a prado model (kind 'sklearn')
     """
     where = folder / FOLDER_SIDECAR
-    if sidecar.get("kind") != "prado":
-        raise ModelError(f"{where}: not a prado model (kind {shown(sidecar.get('kind'))})")
-    if "format_version" in sidecar:
-        check_format_version(where, sidecar["format_version"])
-    label_names = check_label_list(where, sidecar.get("label_names"))
-    thresholds = check_thresholds(where, sidecar.get("thresholds"), len(label_names))
-    check_versions(where, sidecar.get("versions", {}))
-    skipped = (*RESERVED_FIELDS, *_SAVER_FIELDS)
-    metadata = check_metadata(
-        where, {k: v for k, v in sidecar.items() if k not in skipped}, len(label_names)
+    label_names, thresholds, metadata = check_folder_sidecar(
+        where, sidecar, "prado", (*RESERVED_FIELDS, *_SAVER_FIELDS)
     )
     settings = _architecture(where, metadata.get("architecture"))
     network = _network(folder, settings, len(label_names))

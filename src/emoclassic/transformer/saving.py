@@ -19,13 +19,7 @@ from typing import TYPE_CHECKING
 
 from emoclassic.atomic import atomic_path
 from emoclassic.errors import ModelError, require
-from emoclassic.model_fields import (
-    check_format_version,
-    check_label_list,
-    check_metadata,
-    check_thresholds,
-    check_versions,
-)
+from emoclassic.model_fields import check_folder_sidecar
 from emoclassic.model_format import (
     FOLDER_SIDECAR,
     RESERVED_FIELDS,
@@ -36,6 +30,10 @@ from emoclassic.model_format import (
 
 if TYPE_CHECKING:
     from emoclassic.transformer.model import TransformerEmotionModel
+
+#: The sidecar fields that are not metadata. ``model_file`` is not one of them: it names
+#: the file of a single-file model, so in a folder's sidecar it is refused as metadata.
+_NOT_METADATA = tuple(field for field in RESERVED_FIELDS if field != "model_file")
 
 __all__ = [
     "SIDECAR_NAME",
@@ -144,7 +142,7 @@ def open_transformer_folder(
     The loader that :func:`emoclassic.persistence.load_model` uses for the
     ``"transformer"`` kind. The sidecar's fields are checked by the rules of
     every saved model (:mod:`emoclassic.model_fields`) before torch and
-    transformers are imported, and the metadata again once the model is built.
+    transformers are imported.
 
     Parameters
     ----------
@@ -176,15 +174,9 @@ def open_transformer_folder(
     emoclassic.errors.ModelError: m/emoclassic.json: not a transformer model (kind 'sklearn')
     """
     where = folder / SIDECAR_NAME
-    if sidecar.get("kind") != "transformer":
-        raise ModelError(f"{where}: not a transformer model (kind {sidecar.get('kind')!r})")
-    if "format_version" in sidecar:
-        check_format_version(where, sidecar["format_version"])
-    label_names = check_label_list(where, sidecar.get("label_names"))
-    thresholds = check_thresholds(where, sidecar.get("thresholds"), len(label_names)).tolist()
-    check_versions(where, sidecar.get("versions", {}))
-    others = {k: v for k, v in sidecar.items() if k not in RESERVED_FIELDS}
-    check_metadata(where, others, len(label_names))
+    label_names, thresholds, metadata = check_folder_sidecar(
+        where, sidecar, "transformer", _NOT_METADATA
+    )
     transformers = require("transformers", "transformer")
     recorded = sidecar.get("versions", {}).get("transformers", "")
     if recorded.split(".")[0] != transformers.__version__.split(".")[0] and not (
@@ -213,9 +205,7 @@ def open_transformer_folder(
             f"{folder}: the network has {model.config.num_labels} outputs but the sidecar "
             f"lists {len(label_names)} labels"
         )
-    keys = {"format", "format_version", "kind", "label_names", "thresholds", "versions"}
-    metadata = {k: v for k, v in sidecar.items() if k not in keys}
-    loaded = TransformerEmotionModel(
+    return TransformerEmotionModel(
         model,
         tokenizer,
         label_names,
@@ -224,5 +214,3 @@ def open_transformer_folder(
         max_length=int(sidecar.get("max_length", 128)),
         device=device,
     )
-    loaded.metadata = check_metadata(where, loaded.metadata, len(loaded.label_names))
-    return loaded
